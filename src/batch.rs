@@ -1,0 +1,264 @@
+//! Rows into Arrow record batches: one builder per column, chosen once from the
+//! column's kind, fed straight from the line's bytes.
+
+use std::fmt::Write as _;
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayRef, BooleanBuilder, DictionaryArray, Int16Builder, Int32Builder, Int64Builder,
+    ListBuilder, StringBuilder, StringDictionaryBuilder, TimestampMicrosecondBuilder,
+    TimestampMillisecondBuilder, UInt8Builder, UInt64Builder,
+};
+use arrow::datatypes::{Int32Type, SchemaRef, UInt8Type};
+use arrow::error::ArrowError;
+use arrow::record_batch::RecordBatch;
+
+use crate::parse::termination;
+use crate::parse::value::{Row, Value, capture_slots, decode_hash_escapes};
+use crate::schema::{ColumnKind, ColumnSpec, arrow_schema};
+
+/// DataFusion's default batch size: batches of it flow through without re-chunking.
+pub const BATCH_ROWS: usize = 8192;
+
+enum Builder {
+    Utf8(StringBuilder),
+    Dictionary(StringDictionaryBuilder<Int32Type>),
+    TerminationChar(u8, UInt8Builder),
+    Boolean(BooleanBuilder),
+    Int16(Int16Builder),
+    Int32(Int32Builder),
+    Int64(Int64Builder),
+    UInt64(UInt64Builder),
+    TimestampMillis(TimestampMillisecondBuilder),
+    TimestampMicros(TimestampMicrosecondBuilder),
+    Utf8List(ListBuilder<StringBuilder>),
+}
+
+impl Builder {
+    fn new(kind: ColumnKind, capacity: usize) -> Builder {
+        match kind {
+            ColumnKind::Utf8 => {
+                Builder::Utf8(StringBuilder::with_capacity(capacity, capacity * 16))
+            }
+            ColumnKind::Dictionary => Builder::Dictionary(StringDictionaryBuilder::new()),
+            ColumnKind::TerminationChar(p) => {
+                Builder::TerminationChar(p, UInt8Builder::with_capacity(capacity))
+            }
+            ColumnKind::Boolean => Builder::Boolean(BooleanBuilder::with_capacity(capacity)),
+            ColumnKind::Int16 => Builder::Int16(Int16Builder::with_capacity(capacity)),
+            ColumnKind::Int32 => Builder::Int32(Int32Builder::with_capacity(capacity)),
+            ColumnKind::Int64 => Builder::Int64(Int64Builder::with_capacity(capacity)),
+            ColumnKind::UInt64 => Builder::UInt64(UInt64Builder::with_capacity(capacity)),
+            ColumnKind::TimestampMillis => Builder::TimestampMillis(
+                TimestampMillisecondBuilder::with_capacity(capacity).with_timezone("UTC"),
+            ),
+            ColumnKind::TimestampMicros => Builder::TimestampMicros(
+                TimestampMicrosecondBuilder::with_capacity(capacity).with_timezone("UTC"),
+            ),
+            ColumnKind::Utf8List => Builder::Utf8List(ListBuilder::new(StringBuilder::new())),
+        }
+    }
+
+    fn finish(&mut self) -> ArrayRef {
+        match self {
+            Builder::Utf8(b) => Arc::new(b.finish()),
+            Builder::Dictionary(b) => Arc::new(b.finish()),
+            Builder::TerminationChar(position, keys) => {
+                let keys = keys.finish();
+                let values = termination::dictionary(*position);
+                Arc::new(
+                    DictionaryArray::<UInt8Type>::try_new(keys, values)
+                        .expect("every u8 key has an entry"),
+                )
+            }
+            Builder::Boolean(b) => Arc::new(b.finish()),
+            Builder::Int16(b) => Arc::new(b.finish()),
+            Builder::Int32(b) => Arc::new(b.finish()),
+            Builder::Int64(b) => Arc::new(b.finish()),
+            Builder::UInt64(b) => Arc::new(b.finish()),
+            Builder::TimestampMillis(b) => Arc::new(b.finish()),
+            Builder::TimestampMicros(b) => Arc::new(b.finish()),
+            Builder::Utf8List(b) => Arc::new(b.finish()),
+        }
+    }
+}
+
+/// Builds record batches of one schema.
+pub struct BatchBuilder {
+    schema: SchemaRef,
+    builders: Vec<Builder>,
+    rows: usize,
+    /// Reused for `#XX` decoding and address formatting: no allocation per line.
+    scratch: Vec<u8>,
+    text: String,
+}
+
+impl BatchBuilder {
+    pub fn new(columns: &[ColumnSpec]) -> BatchBuilder {
+        BatchBuilder {
+            schema: Arc::new(arrow_schema(columns)),
+            builders: columns
+                .iter()
+                .map(|c| Builder::new(c.kind, BATCH_ROWS))
+                .collect(),
+            rows: 0,
+            scratch: Vec::new(),
+            text: String::new(),
+        }
+    }
+
+    pub fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    pub fn is_full(&self) -> bool {
+        self.rows >= BATCH_ROWS
+    }
+
+    /// Appends one row. `row` values index into `line`.
+    pub fn append(&mut self, row: &Row, line: &[u8]) {
+        for (builder, value) in self.builders.iter_mut().zip(&row.values) {
+            append_value(builder, *value, line, &mut self.scratch, &mut self.text);
+        }
+        self.rows += 1;
+    }
+
+    /// The rows appended since the last call, as a batch.
+    pub fn finish(&mut self) -> Result<RecordBatch, ArrowError> {
+        let columns = self.builders.iter_mut().map(Builder::finish).collect();
+        self.rows = 0;
+        RecordBatch::try_new(self.schema.clone(), columns)
+    }
+}
+
+fn append_value(
+    builder: &mut Builder,
+    value: Value,
+    line: &[u8],
+    scratch: &mut Vec<u8>,
+    text: &mut String,
+) {
+    match builder {
+        Builder::Utf8(b) => match as_str(value, line, scratch, text) {
+            Some(s) => b.append_value(s),
+            None => b.append_null(),
+        },
+        Builder::Dictionary(b) => match as_str(value, line, scratch, text) {
+            Some(s) => {
+                b.append_value(s);
+            }
+            None => b.append_null(),
+        },
+        Builder::TerminationChar(position, b) => {
+            match value
+                .bytes(line)
+                .and_then(|state| state.get(usize::from(*position)))
+            {
+                Some(&code) => b.append_value(code),
+                None => b.append_null(),
+            }
+        }
+        Builder::Boolean(b) => match value {
+            Value::Bool(v) => b.append_value(v),
+            _ => b.append_null(),
+        },
+        Builder::Int16(b) => match value {
+            Value::Int(v) => b.append_option(i16::try_from(v).ok()),
+            _ => b.append_null(),
+        },
+        Builder::Int32(b) => match value {
+            Value::Int(v) => b.append_option(i32::try_from(v).ok()),
+            _ => b.append_null(),
+        },
+        Builder::Int64(b) => match value {
+            Value::Int(v) => b.append_value(v),
+            _ => b.append_null(),
+        },
+        Builder::UInt64(b) => match value {
+            Value::Int(v) => b.append_option(u64::try_from(v).ok()),
+            _ => b.append_null(),
+        },
+        Builder::TimestampMillis(b) => match value {
+            Value::Time(v) => b.append_value(v),
+            _ => b.append_null(),
+        },
+        Builder::TimestampMicros(b) => match value {
+            Value::Time(v) => b.append_value(v),
+            _ => b.append_null(),
+        },
+        Builder::Utf8List(b) => {
+            if !matches!(value, Value::Captures { .. }) {
+                b.append_null();
+                return;
+            }
+            for slot in capture_slots(value, line) {
+                let item =
+                    slot.and_then(|(s, e)| as_str(Value::encoded(s, e), line, scratch, text));
+                b.values().append_option(item);
+            }
+            b.append(true);
+        }
+    }
+}
+
+/// The text of a value. Encoded text is decoded unless that gives bytes that are not
+/// UTF-8, in which case it stays as HAProxy logged it. Invalid UTF-8 in raw text is
+/// replaced (the row's `invalid_utf8` says so).
+fn as_str<'a>(
+    value: Value,
+    line: &'a [u8],
+    scratch: &'a mut Vec<u8>,
+    text: &'a mut String,
+) -> Option<&'a str> {
+    match value {
+        Value::Static(s) => Some(s),
+        Value::Text { start, end } => Some(utf8(&line[start as usize..end as usize], text)),
+        Value::Encoded { start, end } => {
+            let raw = &line[start as usize..end as usize];
+            if memchr::memchr(b'#', raw).is_none() {
+                return Some(utf8(raw, text));
+            }
+            decode_hash_escapes(raw, scratch);
+            match std::str::from_utf8(scratch) {
+                Ok(decoded) => Some(decoded),
+                Err(_) => Some(utf8(raw, text)),
+            }
+        }
+        Value::Ipv4(v) => {
+            text.clear();
+            let _ = write!(text, "{}", Ipv4Addr::from(v));
+            Some(text)
+        }
+        Value::Ipv6(v) => {
+            text.clear();
+            let _ = write!(text, "{}", Ipv6Addr::from(v));
+            Some(text)
+        }
+        Value::Int(v) => {
+            text.clear();
+            let _ = write!(text, "{v}");
+            Some(text)
+        }
+        Value::Null | Value::Bool(_) | Value::Time(_) | Value::Captures { .. } => None,
+    }
+}
+
+fn utf8<'a>(bytes: &'a [u8], text: &'a mut String) -> &'a str {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(_) => {
+            text.clear();
+            text.push_str(&String::from_utf8_lossy(bytes));
+            text
+        }
+    }
+}

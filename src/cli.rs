@@ -1,0 +1,246 @@
+//! Command-line interface: argument definitions and the commands they run.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args as ClapArgs, Parser, Subcommand};
+
+use crate::config;
+use crate::convert::{self, ConvertOptions, Summary};
+use crate::parse::date::LocalZone;
+use crate::parse::termination;
+use crate::parse::{Catalogue, FormatSource};
+use crate::schema;
+
+#[derive(Debug, Parser)]
+#[command(name = "halake", version, about = "HAProxy logs into typed columns: Parquet and SQL", long_about = None)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Convert HAProxy logs to Parquet.
+    #[command(after_help = "\
+Examples:
+  halake convert /var/log/haproxy.log -o haproxy.parquet
+  halake convert data/ -o sample.parquet --rejects rejects.jsonl --events events.parquet
+  halake convert haproxy.log --haproxy-config /etc/haproxy/haproxy.cfg --timezone Europe/Paris -o out.parquet
+  halake convert app.log --log-format '%ci:%cp [%tr] %ft %b/%s %ST %B %tsc' -o out.parquet
+
+With no format option the standard formats (httplog, httpslog, tcplog, CLF, 'Connect from',
+connection errors) are recognised line by line, so one syslog file for all frontends converts
+in one pass. Every line becomes a row, an event (health checks, server state changes) or a
+reject with its reason; the summary reconciles lines = rows + events + rejects.")]
+    Convert(ConvertArgs),
+    /// Print the output columns and what each one means.
+    #[command(after_help = "\
+Examples:
+  halake schema
+  halake schema --haproxy-config /etc/haproxy/haproxy.cfg
+  halake schema --events")]
+    Schema(SchemaArgs),
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct FormatArgs {
+    /// A log-format string, exactly as in haproxy.cfg (quotes and backslashes allowed).
+    /// Tried before the standard formats.
+    #[arg(long, value_name = "FORMAT")]
+    pub log_format: Option<String>,
+    /// Learn each frontend's log format and captured header names from haproxy.cfg.
+    #[arg(long, value_name = "FILE")]
+    pub haproxy_config: Option<PathBuf>,
+    /// Read HTTP lines with the timers of HAProxy before 1.7 (Tq/Tw/Tc/Tr/Tt).
+    #[arg(long)]
+    pub legacy_timers: bool,
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct ConvertArgs {
+    /// Log files, or directories of them.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+    /// The Parquet file to write.
+    #[arg(short, long, value_name = "OUT.parquet")]
+    pub output: PathBuf,
+    /// Write rejected lines here, one JSON object per line: file, line, reason, text.
+    #[arg(long, value_name = "FILE")]
+    pub rejects: Option<PathBuf>,
+    /// Write events (health checks, server state changes...) to this Parquet file.
+    #[arg(long, value_name = "FILE")]
+    pub events: Option<PathBuf>,
+    /// Fail on the first line that cannot be parsed.
+    #[arg(long)]
+    pub strict: bool,
+    /// Time zone HAProxy's local dates were written in (IANA name).
+    #[arg(long, default_value = "UTC", value_name = "TZ")]
+    pub timezone: String,
+    /// Print nothing but errors.
+    #[arg(short, long)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub format: FormatArgs,
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct SchemaArgs {
+    /// Print the columns of the events table instead.
+    #[arg(long)]
+    pub events: bool,
+    #[command(flatten)]
+    pub format: FormatArgs,
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    match args.command {
+        Command::Convert(args) => run_convert(args),
+        Command::Schema(args) => run_schema(args),
+    }
+}
+
+fn catalogue(args: &FormatArgs) -> Result<Catalogue> {
+    let mut sources = Vec::new();
+    if let Some(format) = &args.log_format {
+        sources.push(FormatSource {
+            name: "custom".into(),
+            format: config::unquote_format_argument(format),
+            frontends: Vec::new(),
+            captures: Default::default(),
+        });
+    }
+    if let Some(path) = &args.haproxy_config {
+        sources.extend(config::read(path)?);
+    }
+    Ok(Catalogue::new(&sources, args.legacy_timers)?)
+}
+
+fn run_convert(args: ConvertArgs) -> Result<ExitCode> {
+    let zone = LocalZone::new(&args.timezone).map_err(anyhow::Error::msg)?;
+    let mut inputs = Vec::new();
+    for input in &args.inputs {
+        expand_input(input, &mut inputs)?;
+    }
+    if inputs.is_empty() {
+        bail!("no log files found in {}", display_paths(&args.inputs));
+    }
+    let options = ConvertOptions {
+        inputs,
+        output: args.output.clone(),
+        events: args.events.clone(),
+        rejects: args.rejects.clone(),
+        strict: args.strict,
+        catalogue: catalogue(&args.format)?,
+        zone,
+    };
+    let summary = convert::convert(&options)?;
+    if !args.quiet {
+        print_summary(&summary, &options).context("writing the summary")?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Files as given; directories by their regular files, recursively, in name order.
+fn expand_input(path: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    let metadata =
+        std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if !metadata.is_dir() {
+        out.push(path.to_path_buf());
+        return Ok(());
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+        .with_context(|| format!("cannot list {}", path.display()))?
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("cannot list {}", path.display()))?;
+    entries.sort();
+    for entry in entries {
+        let hidden = entry
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+        if !hidden {
+            expand_input(&entry, out)?;
+        }
+    }
+    Ok(())
+}
+
+fn display_paths(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn print_summary(summary: &Summary, options: &ConvertOptions) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    let seconds = summary.elapsed.as_secs_f64();
+    let megabytes = summary.bytes as f64 / 1e6;
+    writeln!(
+        out,
+        "read {} file(s), {:.1} MB in {:.2} s ({:.0} MB/s)",
+        summary.files,
+        megabytes,
+        seconds,
+        megabytes / seconds.max(1e-9)
+    )?;
+    writeln!(
+        out,
+        "lines {} = rows {} + events {} + rejects {}",
+        summary.lines, summary.rows, summary.events, summary.rejects
+    )?;
+    writeln!(out, "wrote {}", options.output.display())?;
+    if let Some(events) = &options.events {
+        writeln!(out, "wrote {}", events.display())?;
+    }
+    if let Some(rejects) = &options.rejects {
+        writeln!(out, "wrote {}", rejects.display())?;
+    }
+    for reject in &summary.sample_rejects {
+        writeln!(out, "rejected {reject}")?;
+    }
+    if summary.termination.is_empty() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{:<12} {:>9} {:>7}  meaning",
+        "termination", "rows", "%"
+    )?;
+    let total: u64 = summary.termination.iter().map(|(_, n)| n).sum();
+    for (code, count) in &summary.termination {
+        writeln!(
+            out,
+            "{:<12} {:>9} {:>6.1}%  {}",
+            code,
+            count,
+            *count as f64 * 100.0 / total as f64,
+            termination::explain(code.as_bytes())
+        )?;
+    }
+    Ok(())
+}
+
+fn run_schema(args: SchemaArgs) -> Result<ExitCode> {
+    let columns = if args.events {
+        schema::events::columns()
+    } else {
+        catalogue(&args.format)?.column_specs().to_vec()
+    };
+    let mut out = std::io::stdout().lock();
+    let width = columns.iter().map(|c| c.name.len()).max().unwrap_or(0);
+    for column in &columns {
+        let data_type = column.kind.data_type().to_string();
+        writeln!(
+            out,
+            "{:<width$}  {:<40}  {}",
+            column.name, data_type, column.doc
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,483 @@
+//! From one log line to one row: syslog header, then the first format that fits, then
+//! the event patterns; anything else is rejected with a reason.
+
+pub mod date;
+pub mod event;
+pub mod plan;
+pub mod syslog;
+pub mod termination;
+pub mod value;
+
+use crate::format::{self, FormatError, builtin};
+use crate::schema::{Col, ColumnSpec};
+use date::LocalZone;
+use event::Event;
+use plan::{CaptureNames, ColumnSet, Fit, Mismatch, Plan};
+use syslog::{Header, HeaderTime};
+use value::{Row, Value, capture_slots};
+
+/// A format to recognise besides the standard ones: a user's `log-format`, or a
+/// frontend's format from haproxy.cfg.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormatSource {
+    /// The `log_format` value of its rows.
+    pub name: String,
+    /// The format string, unquoted from the configuration.
+    pub format: String,
+    /// Frontends that log with it; empty means any.
+    pub frontends: Vec<String>,
+    pub captures: CaptureNames,
+}
+
+/// Every format a run recognises, compiled once, and the columns they fill.
+#[derive(Debug, Clone)]
+pub struct Catalogue {
+    pub plans: Vec<Plan>,
+    pub columns: ColumnSet,
+}
+
+impl Catalogue {
+    /// The given formats first (they are the most specific), then HAProxy's standard
+    /// ones. `legacy_timers` reads HTTP lines with the pre-1.7 timers.
+    pub fn new(sources: &[FormatSource], legacy_timers: bool) -> Result<Catalogue, CatalogueError> {
+        let mut columns = ColumnSet::default();
+        let mut plans = Vec::new();
+        for source in sources {
+            let items = format::lex(&source.format).map_err(|error| CatalogueError {
+                name: source.name.clone(),
+                error,
+            })?;
+            let mut plan = Plan::compile(
+                &source.name,
+                &source.format,
+                &items,
+                &source.captures,
+                &mut columns,
+            );
+            plan.frontends = source.frontends.clone();
+            plans.push(plan);
+        }
+        for &(name, standard) in builtin::STANDARD {
+            let format = if legacy_timers {
+                builtin::LEGACY
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map_or(standard, |(_, f)| *f)
+            } else {
+                standard
+            };
+            let items = format::lex(format).expect("built-in formats lex");
+            plans.push(Plan::compile(
+                name,
+                format,
+                &items,
+                &CaptureNames::default(),
+                &mut columns,
+            ));
+        }
+        Ok(Catalogue { plans, columns })
+    }
+
+    pub fn standard() -> Catalogue {
+        Catalogue::new(&[], false).expect("built-in formats compile")
+    }
+
+    pub fn column_specs(&self) -> &[ColumnSpec] {
+        &self.columns.specs
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("log format '{name}': {error}")]
+pub struct CatalogueError {
+    pub name: String,
+    pub error: FormatError,
+}
+
+/// What one line turned out to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// A traffic row, in [`LineParser::row`].
+    Traffic,
+    Event(Event, Header),
+    Rejected(String),
+}
+
+/// HAProxy's smallest `len` is 80: a line cut by it has at least 79 bytes. Shorter
+/// lines that end early are malformed, not cut.
+const SHORTEST_CUT_LINE: usize = 79;
+
+/// Parses lines one at a time. Holds the reused row buffers, so one per thread.
+pub struct LineParser<'c> {
+    catalogue: &'c Catalogue,
+    zone: LocalZone,
+    row: Row,
+    truncated: Row,
+    /// The plan that read the previous line: logs come in runs of one format.
+    preferred: usize,
+    /// For RFC3164 headers on lines that carry no year of their own.
+    reference_year: i64,
+}
+
+impl<'c> LineParser<'c> {
+    pub fn new(catalogue: &'c Catalogue, zone: LocalZone, reference_year: i64) -> LineParser<'c> {
+        let columns = catalogue.columns.specs.len();
+        LineParser {
+            catalogue,
+            zone,
+            row: Row::new(columns),
+            truncated: Row::new(columns),
+            preferred: 0,
+            reference_year,
+        }
+    }
+
+    /// The row of the last [`Outcome::Traffic`]; offsets are into that line.
+    pub fn row(&self) -> &Row {
+        &self.row
+    }
+
+    /// For the caller's own columns (provenance) before the row is appended.
+    pub fn row_mut(&mut self) -> &mut Row {
+        &mut self.row
+    }
+
+    pub fn set_reference_year(&mut self, year: i64) {
+        self.reference_year = year;
+    }
+
+    /// `line` excludes its terminator.
+    pub fn parse(&mut self, line: &[u8]) -> Outcome {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            return Outcome::Rejected("empty line".into());
+        }
+        let header = syslog::parse_header(line);
+        if header.message >= line.len() {
+            return Outcome::Rejected("syslog header without a message".into());
+        }
+        let mut best_mismatch: Option<(usize, Mismatch)> = None;
+        let mut truncated_plan = None;
+        let plans = &self.catalogue.plans;
+        let order = std::iter::once(self.preferred)
+            .chain((0..plans.len()).filter(|&i| i != self.preferred));
+        for index in order {
+            let plan = &plans[index];
+            self.row.clear();
+            let fit = plan
+                .read(line, header.message, &mut self.row, &mut self.zone)
+                .and_then(|fit| self.check_frontend(plan, line).map(|()| fit));
+            match fit {
+                Ok(Fit::Complete) => {
+                    self.preferred = index;
+                    self.finish_row(plan, line, &header, false);
+                    return Outcome::Traffic;
+                }
+                Ok(Fit::Truncated) => {
+                    if truncated_plan.is_none() && line.len() >= SHORTEST_CUT_LINE {
+                        truncated_plan = Some(index);
+                        self.truncated.clone_from(&self.row);
+                    }
+                }
+                Err(mismatch) => {
+                    if best_mismatch.is_none_or(|(_, best)| mismatch.step > best.step) {
+                        best_mismatch = Some((index, mismatch));
+                    }
+                }
+            }
+        }
+        if let Some(index) = truncated_plan {
+            std::mem::swap(&mut self.row, &mut self.truncated);
+            self.preferred = index;
+            self.finish_row(&plans[index], line, &header, true);
+            return Outcome::Traffic;
+        }
+        if let Some(event) = event::classify(line, header.message) {
+            return Outcome::Event(event, header);
+        }
+        Outcome::Rejected(match best_mismatch {
+            Some((index, mismatch)) if mismatch.step > 2 => {
+                let plan = &plans[index];
+                let field = if mismatch.label.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (%{})", mismatch.label.trim_start_matches('%'))
+                };
+                format!(
+                    "closest format {}: {}{field} at byte {}",
+                    plan.name,
+                    mismatch.reason,
+                    mismatch.offset + 1
+                )
+            }
+            _ => "not an HAProxy traffic line nor a known HAProxy event".into(),
+        })
+    }
+
+    /// A format from the configuration only reads its own frontends' lines.
+    fn check_frontend(&self, plan: &Plan, line: &[u8]) -> Result<(), Mismatch> {
+        if plan.frontends.is_empty() {
+            return Ok(());
+        }
+        let frontend = self.row.get(Col::Frontend.index()).bytes(line);
+        match frontend {
+            Some(name) if plan.frontends.iter().any(|f| f.as_bytes() == name) => Ok(()),
+            _ if !plan.reads_frontend() => Ok(()),
+            _ => Err(Mismatch {
+                step: 0,
+                offset: 0,
+                reason: "frontend logs with another format",
+                label: "",
+            }),
+        }
+    }
+
+    fn finish_row(&mut self, plan: &Plan, line: &[u8], header: &Header, truncated: bool) {
+        let row = &mut self.row;
+        row.set(Col::LogFormat.index(), Value::Static(plan.name));
+        row.set(Col::LineTruncated.index(), Value::Bool(truncated));
+        row.set(
+            Col::InvalidUtf8.index(),
+            Value::Bool(std::str::from_utf8(line).is_err()),
+        );
+        for (columns, source) in [
+            (&plan.captures.request, Col::RequestHeaders),
+            (&plan.captures.response, Col::ResponseHeaders),
+        ] {
+            if columns.is_empty() {
+                continue;
+            }
+            let captured = row.get(source.index());
+            for (&column, slot) in columns.iter().zip(capture_slots(captured, line)) {
+                if let Some((start, end)) = slot {
+                    row.set(column, Value::encoded(start, end));
+                }
+            }
+        }
+        let event_time = match (
+            row.get(Col::RequestTime.index()),
+            row.get(Col::AcceptTime.index()),
+        ) {
+            (Value::Time(t), _) | (_, Value::Time(t)) => Some(t),
+            _ => None,
+        };
+        if let Some(ms) = event_time {
+            self.reference_year = date::year_of(ms);
+        }
+        set_header(row, header, &mut self.zone, event_time, self.reference_year);
+    }
+
+    /// The header time of an event line, as UTC µs.
+    pub fn header_time(&mut self, header: &Header) -> Option<i64> {
+        header_micros(header, &mut self.zone, None, self.reference_year)
+    }
+}
+
+fn set_header(
+    row: &mut Row,
+    header: &Header,
+    zone: &mut LocalZone,
+    event_ms: Option<i64>,
+    year: i64,
+) {
+    if let Some(micros) = header_micros(header, zone, event_ms, year) {
+        row.set(Col::SyslogTime.index(), Value::Time(micros));
+    }
+    let range = |r: Option<(usize, usize)>| r.map_or(Value::Null, |(s, e)| Value::text(s, e));
+    row.set(Col::SyslogHost.index(), range(header.host));
+    row.set(Col::SyslogTag.index(), range(header.tag));
+    row.set(
+        Col::SyslogStructuredData.index(),
+        range(header.structured_data),
+    );
+    row.set(
+        Col::SyslogPid.index(),
+        header.pid.map_or(Value::Null, Value::Int),
+    );
+    row.set(
+        Col::SyslogFacility.index(),
+        header.facility().map_or(Value::Null, Value::Static),
+    );
+    row.set(
+        Col::SyslogSeverity.index(),
+        header.severity().map_or(Value::Null, Value::Static),
+    );
+}
+
+/// The header time as UTC µs. RFC3164 dates have no year: take the one that puts the
+/// header closest to the line's own date (a line accepted on Dec 31 may be emitted on
+/// Jan 1), or the reference year when the line has no date.
+fn header_micros(
+    header: &Header,
+    zone: &mut LocalZone,
+    event_ms: Option<i64>,
+    year: i64,
+) -> Option<i64> {
+    match header.time {
+        HeaderTime::None => None,
+        HeaderTime::Instant(micros) => Some(micros),
+        HeaderTime::Legacy(legacy) => {
+            let ms = match event_ms {
+                Some(event) => {
+                    let year = date::year_of(event);
+                    (year - 1..=year + 1)
+                        .map(|y| zone.to_utc(legacy.naive_ms(y)))
+                        .min_by_key(|candidate| (candidate - event).abs())
+                        .expect("three candidates")
+                }
+                None => zone.to_utc(legacy.naive_ms(year)),
+            };
+            Some(ms * 1000)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(line: &str) -> (Outcome, Row) {
+        let catalogue = Box::leak(Box::new(Catalogue::standard()));
+        let mut parser = LineParser::new(catalogue, LocalZone::utc(), 2026);
+        let outcome = parser.parse(line.as_bytes());
+        (outcome, parser.row().clone())
+    }
+
+    fn text<'a>(line: &'a str, row: &Row, col: Col) -> Option<&'a str> {
+        row.get(col.index())
+            .bytes(line.as_bytes())
+            .map(|b| std::str::from_utf8(b).unwrap())
+    }
+
+    #[test]
+    fn detects_each_standard_format_by_shape() {
+        let cases = [
+            (
+                "<134>Nov 23 20:36:02 haproxy[2908]: 127.0.0.1:59534 [23/Nov/2026:20:36:02.589] fe_http be_app/app1 0/0/0/0/0 200 96 - - ---- 1/1/0/0/0 0/0 {h|ua} {text/plain} \"GET /ok HTTP/1.1\"",
+                "httplog",
+            ),
+            (
+                "127.0.0.1:57266 [23/Nov/2026:20:36:14.385] fe_https~ be_app/app1 0/0/0/5/5 200 96 - - ---- 27/27/0/0/0 0/0 {h|ua} {t} \"GET https://127.0.0.1:18443/ok?h2=1 HTTP/2.0\" 0/0000000000000000/0/0/0 -/TLSv1.3/TLS_AES_256_GCM_SHA384",
+                "httpslog",
+            ),
+            (
+                "Nov 23 20:37:00 myhost haproxy[2908]: 127.0.0.1:52872 [23/Nov/2026:20:37:00.614] fe_tcp be_tcp_app/app1 1/0/1 112 -- 4/4/2/2/0 0/0",
+                "tcplog",
+            ),
+            (
+                "127.0.0.1 - - [23/Nov/2026:20:36:29 +0000] \"GET /ok HTTP/1.1\" 200 96 \"\" \"\" 47980 082 \"fe_clf\" \"be_app\" \"app1\" 0 0 0 3 3 ---- 2 2 1 1 0 0 0 \"\" \"\" \"h\" \"ua\" \"t\"",
+                "httplog_clf",
+            ),
+            (
+                "127.0.0.1 - - [23/Nov/2026:20:24:37 +0000] \"TCP \" 000 211 \"\" \"\" 33660 640 \"fe_tcpclf\" \"betcp\" \"s1\" 0 1 0 2 18 ---- 1 1 0 0 0 0 0 \"\" \"\" ",
+                "tcplog_clf",
+            ),
+            (
+                "Connect from 127.0.0.1:46188 to 127.0.0.1:18083 (fe_defhttp/HTTP)",
+                "connect",
+            ),
+            ("Connect to unix:3 (fe/TCP)", "connect"),
+            (
+                "::1:56882 [23/Nov/2026:20:36:22.034] fe_https/2: SSL handshake failure",
+                "connection_error",
+            ),
+            (
+                "unknown [23/Nov/2026:20:36:22.034] fe_https/2: Timeout during SSL handshake",
+                "connection_error",
+            ),
+        ];
+        for (line, format) in cases {
+            let (outcome, row) = parse(line);
+            assert_eq!(outcome, Outcome::Traffic, "{line}");
+            assert_eq!(
+                row.get(Col::LogFormat.index()),
+                Value::Static(format),
+                "{line}"
+            );
+            assert_eq!(
+                row.get(Col::LineTruncated.index()),
+                Value::Bool(false),
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
+    fn header_fields_and_year_from_the_message_date() {
+        let line = "<134>Jan  1 00:00:01 haproxy[7]: 127.0.0.1:1 [31/Dec/2026:23:59:59.000] fe be/s 1/0/2 3 -- 1/1/1/1/0 0/0";
+        let (outcome, row) = parse(line);
+        assert_eq!(outcome, Outcome::Traffic);
+        assert_eq!(text(line, &row, Col::SyslogTag), Some("haproxy"));
+        assert_eq!(row.get(Col::SyslogPid.index()), Value::Int(7));
+        assert_eq!(
+            row.get(Col::SyslogFacility.index()),
+            Value::Static("local0")
+        );
+        let jan_first_2027 = date::days_from_civil(2027, 1, 1) * 86_400_000;
+        assert_eq!(
+            row.get(Col::SyslogTime.index()),
+            Value::Time((jan_first_2027 + 1000) * 1000)
+        );
+    }
+
+    #[test]
+    fn connection_errors_keep_frontend_bind_and_message() {
+        let line = "127.0.0.1:57268 [23/Nov/2026:20:36:14.380] fe_https/1: SSL handshake failure (error:0A00010B:SSL routines::wrong version number)";
+        let (_, row) = parse(line);
+        assert_eq!(text(line, &row, Col::Frontend), Some("fe_https"));
+        assert_eq!(text(line, &row, Col::Bind), Some("1"));
+        assert_eq!(
+            text(line, &row, Col::ConnectionError),
+            Some("SSL handshake failure (error:0A00010B:SSL routines::wrong version number)")
+        );
+    }
+
+    #[test]
+    fn events_are_recognised_and_garbage_is_rejected_with_a_reason() {
+        let (outcome, _) =
+            parse("<137>Nov 23 20:36:01 haproxy[2908]: Server be_ckpersist/s3 is DOWN.");
+        assert!(matches!(outcome, Outcome::Event(e, _) if e.kind == "server_state"));
+        let (outcome, _) = parse("Nov 23 20:36:01 myhost sshd[1]: Accepted publickey for root");
+        assert_eq!(
+            outcome,
+            Outcome::Rejected("not an HAProxy traffic line nor a known HAProxy event".into())
+        );
+        let (outcome, _) =
+            parse("127.0.0.1:1 [23/Nov/2026:20:24:30.050] fe be/s 0/0/x 1 -- 1/1/1/1/0 0/0");
+        let Outcome::Rejected(reason) = outcome else {
+            panic!()
+        };
+        assert!(
+            reason.starts_with("closest format ") && reason.ends_with(" at byte 52"),
+            "{reason}"
+        );
+        assert_eq!(parse("").0, Outcome::Rejected("empty line".into()));
+        assert_eq!(parse("\r").0, Outcome::Rejected("empty line".into()));
+    }
+
+    #[test]
+    fn a_short_line_that_ends_early_is_rejected_not_truncated() {
+        let (outcome, _) = parse("127.0.0.1:1 [23/Nov/2026:20:24:30.050] fe be/s 1/0/2");
+        assert!(matches!(outcome, Outcome::Rejected(_)), "{outcome:?}");
+    }
+
+    #[test]
+    fn configured_formats_only_read_their_frontends() {
+        let source = FormatSource {
+            name: "custom:fe_x".into(),
+            format: "%ci:%cp [%tr] %ft %ST".into(),
+            frontends: vec!["fe_x".into()],
+            captures: CaptureNames::default(),
+        };
+        let catalogue = Box::leak(Box::new(Catalogue::new(&[source], false).unwrap()));
+        let mut parser = LineParser::new(catalogue, LocalZone::utc(), 2026);
+        assert_eq!(
+            parser.parse(b"1.2.3.4:5 [23/Nov/2026:20:24:30.050] fe_x 200"),
+            Outcome::Traffic
+        );
+        assert!(matches!(
+            parser.parse(b"1.2.3.4:5 [23/Nov/2026:20:24:30.050] fe_y 200"),
+            Outcome::Rejected(_)
+        ));
+    }
+}

@@ -1,0 +1,1222 @@
+//! A compiled log format: the steps that read one line of it into a [`Row`].
+//!
+//! BE ADVISED: the interpreter mirrors how HAProxy *prints* a line, so that reading is
+//! its exact inverse:
+//! - a separator prints one space only if something was printed since the previous one,
+//!   so an item that printed nothing (absent capture block, empty `%HQ` on 3.x) takes
+//!   its space with it;
+//! - `Q` quotes text items only; numbers, dates and termination states never are;
+//! - raw items (`%[...]`, names, cookies) are not escaped, so a quoted raw item ends at
+//!   the first `"` that is followed by what the format prints next;
+//! - a line may be cut anywhere (`len`): reaching its end early is "truncated", not an
+//!   error, and the field cut in half is dropped rather than stored wrong.
+
+use crate::format::{Alias, Flags, Item};
+use crate::parse::date::{self, LocalZone};
+use crate::parse::value::{CaptureStyle, Row, Value};
+use crate::schema::{Col, ColumnKind, ColumnSpec, sanitize_name};
+
+/// The columns of one conversion: the core ones plus what the formats add.
+#[derive(Debug, Clone)]
+pub struct ColumnSet {
+    pub specs: Vec<ColumnSpec>,
+}
+
+impl Default for ColumnSet {
+    fn default() -> Self {
+        ColumnSet {
+            specs: Col::ALL.iter().map(|c| c.spec()).collect(),
+        }
+    }
+}
+
+impl ColumnSet {
+    /// The index of a column added by a format, created on first use.
+    pub fn extra(&mut self, name: &str, kind: ColumnKind, doc: String) -> usize {
+        let mut name = name.to_string();
+        if name.is_empty() || Col::by_name(&name).is_some() {
+            name = format!("sample_{name}");
+        }
+        if let Some(index) = self.specs.iter().position(|s| s.name == name) {
+            return index;
+        }
+        self.specs.push(ColumnSpec { name, kind, doc });
+        self.specs.len() - 1
+    }
+}
+
+/// How a field's text becomes a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldParse {
+    /// Raw text; `-` means absent.
+    Text,
+    /// `#XX`-encoded text.
+    EncodedText,
+    Address,
+    Port,
+    /// A timer: `-1` means "not reached", a `+` means logasap.
+    Timer,
+    /// `%B`: may carry the logasap `+`.
+    Bytes,
+    /// HAProxy prints integers with `%d`: no leading zeros. That is what tells an HTTP
+    /// CLF status from the literal `000` of the TCP CLF.
+    Integer,
+    /// `%ms`: three digits, zero-padded.
+    Millis,
+    /// `%rc`: a `+` means redispatched.
+    Retries,
+    LocalDate,
+    OffsetDate,
+    Epoch,
+    /// `%ft`: the name, then `~` for an SSL/QUIC listener.
+    FrontendTransport,
+    TermState(u8),
+    CaptureBlock,
+    CaptureSlots,
+    Request,
+    /// `%HP`: keeps scheme and authority for absolute URIs; stored as the bare path.
+    PathWithAuthority,
+    /// `%HQ`: printed with its `?`, stored without.
+    Query,
+    /// `0`/`1`.
+    Flag,
+}
+
+impl FieldParse {
+    /// Text items are the ones `Q` quotes.
+    fn quotable(self) -> bool {
+        matches!(
+            self,
+            FieldParse::Text
+                | FieldParse::EncodedText
+                | FieldParse::Address
+                | FieldParse::FrontendTransport
+                | FieldParse::CaptureSlots
+                | FieldParse::Request
+                | FieldParse::PathWithAuthority
+                | FieldParse::Query
+        )
+    }
+
+    /// HTTP items are `#XX`-encoded, so they cannot hold a raw `"`.
+    fn encoded(self) -> bool {
+        matches!(
+            self,
+            FieldParse::EncodedText
+                | FieldParse::CaptureSlots
+                | FieldParse::Request
+                | FieldParse::PathWithAuthority
+                | FieldParse::Query
+        )
+    }
+}
+
+/// What ends a field: decided at compile time from the step after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldEnd {
+    Space,
+    Byte(u8),
+    EndOfLine,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldStep {
+    pub column: usize,
+    pub parse: FieldParse,
+    pub quoted: bool,
+    pub hex: bool,
+    pub end: FieldEnd,
+    /// For capture slots: how many, when the configuration says.
+    pub slots: Option<usize>,
+    /// What the format calls it, for error messages and rendering.
+    pub label: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    Literal(Box<[u8]>),
+    Separator,
+    Field(FieldStep),
+}
+
+/// Where the slots of one capture block go, when their names are known.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CaptureColumns {
+    pub request: Vec<usize>,
+    pub response: Vec<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The `log_format` value of rows this plan reads.
+    pub name: &'static str,
+    pub format: String,
+    pub steps: Vec<Step>,
+    /// Frontends the configuration gives this format; empty means any.
+    pub frontends: Vec<String>,
+    pub captures: CaptureColumns,
+}
+
+/// Capture names from the configuration, in declaration order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CaptureNames {
+    pub request: Vec<String>,
+    pub response: Vec<String>,
+}
+
+/// Why a line did not fit a plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mismatch {
+    /// Index of the step that failed: the furthest attempt explains best.
+    pub step: usize,
+    pub offset: usize,
+    pub reason: &'static str,
+    pub label: &'static str,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fit {
+    Complete,
+    /// The line ended before the format did (HAProxy's `len` cut).
+    Truncated,
+}
+
+impl Plan {
+    pub fn compile(
+        name: &str,
+        format: &str,
+        items: &[Item],
+        captures: &CaptureNames,
+        columns: &mut ColumnSet,
+    ) -> Plan {
+        let mut steps = Vec::with_capacity(items.len());
+        for item in items {
+            steps.push(match item {
+                Item::Literal(bytes) => Step::Literal(bytes.clone().into_boxed_slice()),
+                Item::Separator => Step::Separator,
+                Item::Alias { alias, flags, .. } => {
+                    Step::Field(alias_step(*alias, *flags, captures))
+                }
+                Item::Sample { expr, flags, name } => {
+                    Step::Field(sample_step(expr, name.as_deref(), *flags, columns))
+                }
+            });
+        }
+        // A field ends where the next thing the format prints begins.
+        for i in 0..steps.len() {
+            let end = match steps.get(i + 1) {
+                None => FieldEnd::EndOfLine,
+                Some(Step::Separator) => FieldEnd::Space,
+                Some(Step::Literal(bytes)) => FieldEnd::Byte(bytes[0]),
+                Some(Step::Field(_)) => FieldEnd::EndOfLine,
+            };
+            if let Step::Field(field) = &mut steps[i] {
+                field.end = end;
+            }
+        }
+        let mut capture_columns = CaptureColumns::default();
+        let mut named = |prefix: &str, names: &[String]| -> Vec<usize> {
+            names
+                .iter()
+                .map(|n| {
+                    let doc = format!("captured {} '{n}'", prefix.replace('_', " "));
+                    columns.extra(
+                        &format!("{prefix}_{}", sanitize_name(n)),
+                        ColumnKind::Utf8,
+                        doc,
+                    )
+                })
+                .collect()
+        };
+        if steps
+            .iter()
+            .any(|s| matches!(s, Step::Field(f) if f.column == Col::RequestHeaders.index()))
+        {
+            capture_columns.request = named("request_header", &captures.request);
+        }
+        if steps
+            .iter()
+            .any(|s| matches!(s, Step::Field(f) if f.column == Col::ResponseHeaders.index()))
+        {
+            capture_columns.response = named("response_header", &captures.response);
+        }
+        Plan {
+            // Plans are compiled once per run and live as long as it: the name is
+            // shared by every row without a copy.
+            name: Box::leak(name.to_string().into_boxed_str()),
+            format: format.to_string(),
+            steps,
+            frontends: Vec::new(),
+            captures: capture_columns,
+        }
+    }
+
+    /// Reads `line[start..]` into `row`. Values are offsets into `line`.
+    pub fn read(
+        &self,
+        line: &[u8],
+        start: usize,
+        row: &mut Row,
+        zone: &mut LocalZone,
+    ) -> Result<Fit, Mismatch> {
+        self.read_steps(0, start, false, line, row, zone)
+    }
+
+    fn read_steps(
+        &self,
+        first: usize,
+        start: usize,
+        mut printed_since_separator: bool,
+        line: &[u8],
+        row: &mut Row,
+        zone: &mut LocalZone,
+    ) -> Result<Fit, Mismatch> {
+        let mut pos = start;
+        let len = line.len();
+        for (index, step) in self.steps.iter().enumerate().skip(first) {
+            let mismatch = |offset: usize, reason: &'static str, label: &'static str| Mismatch {
+                step: index,
+                offset,
+                reason,
+                label,
+            };
+            match step {
+                Step::Separator => {
+                    if pos < len && line[pos] == b' ' {
+                        pos += 1;
+                        printed_since_separator = false;
+                    } else if pos < len && printed_since_separator {
+                        return Err(mismatch(pos, "expected a space", ""));
+                    }
+                }
+                Step::Literal(bytes) => {
+                    if pos >= len {
+                        return Ok(self.cut_short(index));
+                    }
+                    let available = &line[pos..len.min(pos + bytes.len())];
+                    if available != &bytes[..available.len()] {
+                        return Err(mismatch(pos, "expected literal text of the format", ""));
+                    }
+                    pos += available.len();
+                    printed_since_separator = true;
+                    if available.len() < bytes.len() {
+                        return Ok(Fit::Truncated);
+                    }
+                }
+                Step::Field(field) => {
+                    if pos >= len {
+                        return Ok(self.cut_short(index));
+                    }
+                    if field.quoted && !field.parse.encoded() && line[pos] == b'"' {
+                        return self.read_raw_quoted(index, field, pos, line, row, zone);
+                    }
+                    let (next, cut) = read_field(field, line, pos, row, zone)
+                        .map_err(|reason| mismatch(pos, reason, field.label))?;
+                    if next > pos {
+                        printed_since_separator = true;
+                    }
+                    pos = next;
+                    if cut {
+                        return Ok(Fit::Truncated);
+                    }
+                }
+            }
+        }
+        if pos < len {
+            return Err(Mismatch {
+                step: self.steps.len(),
+                offset: pos,
+                reason: "unexpected text after the last field",
+                label: "",
+            });
+        }
+        Ok(Fit::Complete)
+    }
+
+    /// A quoted raw value may hold `"` followed by what comes next in the format, so
+    /// each such quote is a candidate end: the first with which the rest of the line
+    /// reads wins.
+    fn read_raw_quoted(
+        &self,
+        index: usize,
+        field: &FieldStep,
+        pos: usize,
+        line: &[u8],
+        row: &mut Row,
+        zone: &mut LocalZone,
+    ) -> Result<Fit, Mismatch> {
+        /// Bounds the search on hostile lines full of quotes.
+        const MAX_CANDIDATES: usize = 8;
+        let derived = DERIVED_COLUMNS.map(|c| row.get(c.index()));
+        let mut first_mismatch = None;
+        let mut from = pos + 1;
+        for _ in 0..MAX_CANDIDATES {
+            let Some(close) = closing_quote(line, from, field.end) else {
+                break;
+            };
+            if first_mismatch.is_some() {
+                for (column, value) in DERIVED_COLUMNS.iter().zip(derived) {
+                    row.set(column.index(), value);
+                }
+                for step in &self.steps[index..] {
+                    if let Step::Field(f) = step {
+                        row.set(f.column, Value::Null);
+                    }
+                }
+            }
+            let stored =
+                store(field, line, pos + 1, close, false, row).map_err(|reason| Mismatch {
+                    step: index,
+                    offset: pos,
+                    reason,
+                    label: field.label,
+                });
+            match stored.and_then(|()| self.read_steps(index + 1, close + 1, true, line, row, zone))
+            {
+                Ok(fit) => return Ok(fit),
+                Err(mismatch) => {
+                    first_mismatch.get_or_insert(mismatch);
+                    from = close + 1;
+                }
+            }
+        }
+        match first_mismatch {
+            Some(mismatch) => Err(mismatch),
+            // No quote closes it: the line was cut inside this value.
+            None => {
+                store(field, line, pos + 1, line.len(), true, row).map_err(|reason| Mismatch {
+                    step: index,
+                    offset: pos,
+                    reason,
+                    label: field.label,
+                })?;
+                Ok(Fit::Truncated)
+            }
+        }
+    }
+
+    /// The line ended before step `index`: complete if nothing that must print remains.
+    fn cut_short(&self, index: usize) -> Fit {
+        let rest_may_be_empty = self.steps[index.min(self.steps.len())..]
+            .iter()
+            .all(|s| match s {
+                Step::Separator => true,
+                Step::Field(f) => matches!(
+                    f.parse,
+                    FieldParse::CaptureBlock | FieldParse::CaptureSlots | FieldParse::Query
+                ),
+                Step::Literal(_) => false,
+            });
+        if rest_may_be_empty {
+            Fit::Complete
+        } else {
+            Fit::Truncated
+        }
+    }
+
+    /// True when the plan reads the frontend name, so rows can be checked against the
+    /// frontends the configuration gives this format.
+    pub fn reads_frontend(&self) -> bool {
+        self.steps
+            .iter()
+            .any(|s| matches!(s, Step::Field(f) if f.column == Col::Frontend.index()))
+    }
+}
+
+fn field(column: Col, parse: FieldParse, flags: Flags, label: &'static str) -> FieldStep {
+    FieldStep {
+        column: column.index(),
+        parse,
+        quoted: flags.quote && parse.quotable(),
+        hex: flags.hex,
+        end: FieldEnd::EndOfLine,
+        slots: None,
+        label,
+    }
+}
+
+fn alias_step(alias: Alias, flags: Flags, captures: &CaptureNames) -> FieldStep {
+    use FieldParse::*;
+    let (column, parse) = match alias {
+        Alias::GlobalFlags => unreachable!("the lexer consumes %o"),
+        Alias::LogOrigin => (Col::LogOrigin, Text),
+        Alias::ClientIp => (Col::ClientIp, Address),
+        Alias::ClientPort => (Col::ClientPort, Port),
+        Alias::FrontendIp => (Col::FrontendIp, Address),
+        Alias::FrontendPort => (Col::FrontendPort, Port),
+        Alias::BackendSourceIp => (Col::BackendSourceIp, Address),
+        Alias::BackendSourcePort => (Col::BackendSourcePort, Port),
+        Alias::ServerIp => (Col::ServerIp, Address),
+        Alias::ServerPort => (Col::ServerPort, Port),
+        Alias::Frontend => (Col::Frontend, Text),
+        Alias::FrontendTransport => (Col::Frontend, FrontendTransport),
+        Alias::Backend => (Col::Backend, Text),
+        Alias::Server => (Col::Server, Text),
+        Alias::AcceptDate => (Col::AcceptTime, LocalDate),
+        Alias::RequestDate => (Col::RequestTime, LocalDate),
+        Alias::AcceptDateGmt | Alias::AcceptDateLocal => (Col::AcceptTime, OffsetDate),
+        Alias::RequestDateGmt | Alias::RequestDateLocal => (Col::RequestTime, OffsetDate),
+        Alias::AcceptEpoch => (Col::AcceptTime, Epoch),
+        Alias::AcceptMillis => (Col::AcceptMillis, Millis),
+        Alias::HandshakeTime => (Col::HandshakeMs, Timer),
+        Alias::IdleTime => (Col::IdleMs, Timer),
+        Alias::RequestTime => (Col::RequestMs, Timer),
+        Alias::RequestTotalTime => (Col::RequestTotalMs, Timer),
+        Alias::QueueTime => (Col::QueueMs, Timer),
+        Alias::ConnectTime => (Col::ConnectMs, Timer),
+        Alias::ResponseTime => (Col::ResponseMs, Timer),
+        Alias::DataTime => (Col::DataMs, Timer),
+        Alias::ActiveTime => (Col::ActiveMs, Timer),
+        Alias::TotalTime => (Col::TotalMs, Timer),
+        Alias::UserTime => (Col::UserMs, Timer),
+        Alias::Status => (Col::Status, Integer),
+        Alias::BytesRead => (Col::BytesToClient, Bytes),
+        Alias::BytesUploaded => (Col::BytesFromClient, Bytes),
+        Alias::RequestCookie => (Col::RequestCookie, Text),
+        Alias::ResponseCookie => (Col::ResponseCookie, Text),
+        Alias::TermState => (Col::TerminationState, TermState(2)),
+        Alias::TermStateCookie => (Col::TerminationState, TermState(4)),
+        Alias::ActiveConns => (Col::ActiveConns, Integer),
+        Alias::FrontendConns => (Col::FrontendConns, Integer),
+        Alias::BackendConns => (Col::BackendConns, Integer),
+        Alias::ServerConns => (Col::ServerConns, Integer),
+        Alias::Retries => (Col::Retries, Retries),
+        Alias::ServerQueue => (Col::ServerQueue, Integer),
+        Alias::BackendQueue => (Col::BackendQueue, Integer),
+        Alias::RequestHeaders => (Col::RequestHeaders, CaptureBlock),
+        Alias::ResponseHeaders => (Col::ResponseHeaders, CaptureBlock),
+        Alias::RequestHeaderList => (Col::RequestHeaders, CaptureSlots),
+        Alias::ResponseHeaderList => (Col::ResponseHeaders, CaptureSlots),
+        Alias::Request => (Col::RequestLine, Request),
+        Alias::Method => (Col::Method, EncodedText),
+        Alias::Uri => (Col::Uri, EncodedText),
+        Alias::PathWithAuthority => (Col::Path, PathWithAuthority),
+        Alias::PathOnly => (Col::Path, EncodedText),
+        Alias::Query => (Col::Query, Query),
+        Alias::Version => (Col::HttpVersion, EncodedText),
+        Alias::UniqueId => (Col::UniqueId, Text),
+        Alias::RequestCounter => (Col::RequestCounter, Integer),
+        Alias::LogCounter => (Col::FrontendLogCounter, Integer),
+        Alias::Pid => (Col::Pid, Integer),
+        Alias::Hostname => (Col::Hostname, Text),
+        Alias::SslVersion => (Col::TlsVersion, Text),
+        Alias::SslCipher => (Col::TlsCipher, Text),
+    };
+    let mut step = field(column, parse, flags, alias.name());
+    step.slots = match alias {
+        Alias::RequestHeaderList if !captures.request.is_empty() => Some(captures.request.len()),
+        Alias::ResponseHeaderList if !captures.response.is_empty() => Some(captures.response.len()),
+        _ => None,
+    };
+    step
+}
+
+/// Sample fetches with a typed home among the core columns.
+fn known_sample(expr: &str) -> Option<(Col, FieldParse)> {
+    use FieldParse::*;
+    let fetch = expr.split(',').next().unwrap_or(expr).trim();
+    Some(match fetch {
+        "fc_err" => (Col::FrontendConnError, Integer),
+        "ssl_fc_err" => (Col::TlsError, Text),
+        "ssl_c_err" => (Col::ClientCertError, Integer),
+        "ssl_c_ca_err" => (Col::ClientCertCaError, Integer),
+        "ssl_fc_is_resumed" => (Col::TlsResumed, Flag),
+        "ssl_fc_sni" => (Col::TlsSni, Text),
+        "ssl_fc_protocol" => (Col::TlsVersion, Text),
+        "ssl_fc_cipher" => (Col::TlsCipher, Text),
+        "src" => (Col::ClientIp, Address),
+        "src_port" => (Col::ClientPort, Port),
+        "dst" => (Col::FrontendIp, Address),
+        "dst_port" => (Col::FrontendPort, Port),
+        "unique-id" => (Col::UniqueId, Text),
+        "fe_name" => (Col::Frontend, Text),
+        "be_name" => (Col::Backend, Text),
+        "srv_name" => (Col::Server, Text),
+        "txn.status" => (Col::Status, Integer),
+        "method" => (Col::Method, Text),
+        "req.ver" => (Col::HttpVersion, Text),
+        "pid" => (Col::Pid, Integer),
+        "hostname" => (Col::Hostname, Text),
+        "halake.mode" => (Col::ProxyMode, Text),
+        "halake.bind" => (Col::Bind, Text),
+        "halake.message" => (Col::ConnectionError, Text),
+        _ => return None,
+    })
+}
+
+fn sample_step(expr: &str, name: Option<&str>, flags: Flags, columns: &mut ColumnSet) -> FieldStep {
+    // A converter can change the meaning (`ssl_fc_err` vs `ssl_fc_err,hex` is only a
+    // matter of notation; `src,ipmask(24)` is not): only bare fetches and `,hex` map to
+    // core columns.
+    let converters: Vec<&str> = expr.split(',').skip(1).map(str::trim).collect();
+    let plain = converters.is_empty() || converters == ["hex"];
+    if plain && let Some((column, parse)) = known_sample(expr) {
+        return field(column, parse, flags, "%[sample]");
+    }
+    let column_name = sanitize_name(name.unwrap_or(expr));
+    let doc = format!("sample expression %[{expr}]");
+    let column = columns.extra(&column_name, ColumnKind::Utf8, doc);
+    FieldStep {
+        column,
+        ..field(Col::SourceFile, FieldParse::Text, flags, "%[sample]")
+    }
+}
+
+/// Reads one field at `pos`. Returns where the next step starts, and whether the line
+/// ended inside this field.
+fn read_field(
+    field: &FieldStep,
+    line: &[u8],
+    pos: usize,
+    row: &mut Row,
+    zone: &mut LocalZone,
+) -> Result<(usize, bool), &'static str> {
+    use FieldParse::*;
+    let len = line.len();
+    match field.parse {
+        LocalDate | OffsetDate => {
+            let width = if field.parse == LocalDate { 24 } else { 26 };
+            if pos + width > len {
+                return Ok((len, true));
+            }
+            let text = &line[pos..pos + width];
+            let value = if field.parse == LocalDate {
+                date::parse_local_millis(text).map(|local| Value::Time(zone.to_utc(local)))
+            } else {
+                date::parse_with_offset(text).map(Value::Time)
+            };
+            row.set(
+                field.column,
+                value.ok_or("expected a date like 23/Nov/2026:20:24:40.854")?,
+            );
+            return Ok((pos + width, false));
+        }
+        TermState(width) => {
+            let width = width as usize;
+            if pos + width > len {
+                return Ok((len, true));
+            }
+            let text = &line[pos..pos + width];
+            if text.iter().any(|b| !b.is_ascii_graphic()) {
+                return Err("expected a termination state");
+            }
+            row.set(field.column, Value::text(pos, pos + width));
+            return Ok((pos + width, false));
+        }
+        CaptureBlock => {
+            if line[pos] != b'{' {
+                // No capture slots, or a stream-less error line: the block is absent.
+                return Ok((pos, false));
+            }
+            return match memchr::memchr(b'}', &line[pos + 1..]) {
+                Some(close) => {
+                    let end = pos + 1 + close;
+                    row.set(
+                        field.column,
+                        Value::Captures {
+                            start: pos as u32 + 1,
+                            end: end as u32,
+                            style: CaptureStyle::Braced,
+                        },
+                    );
+                    Ok((end + 1, false))
+                }
+                None => Ok((len, true)),
+            };
+        }
+        CaptureSlots => return read_capture_slots(field, line, pos, row),
+        // 3.x prints nothing at all for an empty query.
+        Query if !field.quoted && line[pos] != b'?' => return Ok((pos, false)),
+        _ => {}
+    }
+
+    let (start, end, next, cut) = if field.quoted && line[pos] == b'"' {
+        let close = if field.parse.encoded() {
+            memchr::memchr(b'"', &line[pos + 1..]).map(|p| pos + 1 + p)
+        } else {
+            closing_quote(line, pos + 1, field.end)
+        };
+        match close {
+            Some(close) => (pos + 1, close, close + 1, false),
+            None => (pos + 1, len, len, true),
+        }
+    } else {
+        token_extent(field, line, pos)?
+    };
+    store(field, line, start, end, cut, row)?;
+    Ok((next, cut))
+}
+
+/// Columns that fields fill besides their own.
+const DERIVED_COLUMNS: [Col; 9] = [
+    Col::Logasap,
+    Col::Redispatched,
+    Col::FrontendTls,
+    Col::Method,
+    Col::Uri,
+    Col::Path,
+    Col::Query,
+    Col::HttpVersion,
+    Col::RequestTruncated,
+];
+
+/// Stores the field text `line[start..end]`. A field `cut` by the end of the line is
+/// only kept when a prefix of it still means something (text, the request line).
+fn store(
+    field: &FieldStep,
+    line: &[u8],
+    start: usize,
+    end: usize,
+    cut: bool,
+    row: &mut Row,
+) -> Result<(), &'static str> {
+    use FieldParse::*;
+    let text = &line[start..end];
+    if cut && !matches!(field.parse, Request | EncodedText | Text) {
+        return Ok(());
+    }
+    let dash = text == b"-" || (field.quoted && text.is_empty());
+    match field.parse {
+        Text | EncodedText | PathWithAuthority | Query if dash => {}
+        Text => row.set(field.column, Value::text(start, end)),
+        EncodedText => row.set(field.column, Value::encoded(start, end)),
+        PathWithAuthority => {
+            let path_start = start + path_offset(text);
+            row.set(field.column, Value::encoded(path_start, end));
+        }
+        Query => {
+            let skip = usize::from(text.first() == Some(&b'?'));
+            row.set(field.column, Value::encoded(start + skip, end));
+        }
+        Address => {
+            if !dash {
+                row.set(field.column, address_value(text, start, end, field.hex));
+            }
+        }
+        Port | Integer | Millis => {
+            if !dash {
+                let value = if field.hex && field.parse != Integer {
+                    parse_hex(text)
+                } else if field.parse == Millis {
+                    date::digits(text)
+                        .filter(|_| text.len() <= 3)
+                        .map(i64::from)
+                } else {
+                    parse_int(text)
+                };
+                row.set(field.column, Value::Int(value.ok_or("expected a number")?));
+            }
+        }
+        Timer | Bytes => {
+            let (plus, digits) = match text.first() {
+                Some(b'+') => (true, &text[1..]),
+                _ => (false, text),
+            };
+            let value = parse_int(digits).ok_or("expected a number")?;
+            if plus || row.get(Col::Logasap.index()).is_null() {
+                row.set(Col::Logasap.index(), Value::Bool(plus));
+            }
+            if value >= 0 || field.parse == Bytes {
+                row.set(field.column, Value::Int(value));
+            }
+        }
+        Retries => {
+            let (plus, digits) = match text.first() {
+                Some(b'+') => (true, &text[1..]),
+                _ => (false, text),
+            };
+            row.set(
+                field.column,
+                Value::Int(parse_int(digits).ok_or("expected a number")?),
+            );
+            row.set(Col::Redispatched.index(), Value::Bool(plus));
+        }
+        Epoch => {
+            if !dash {
+                let seconds = if field.hex {
+                    parse_hex(text)
+                } else {
+                    parse_int(text)
+                };
+                let seconds = seconds.ok_or("expected Unix seconds")?;
+                row.set(field.column, Value::Time(seconds * 1000));
+            }
+        }
+        FrontendTransport => {
+            if !dash {
+                let tls = text.last() == Some(&b'~');
+                row.set(field.column, Value::text(start, end - usize::from(tls)));
+                row.set(Col::FrontendTls.index(), Value::Bool(tls));
+            }
+        }
+        Request => read_request(line, start, end, cut, row),
+        Flag => match text {
+            b"0" => row.set(field.column, Value::Bool(false)),
+            b"1" => row.set(field.column, Value::Bool(true)),
+            b"-" => {}
+            _ => return Err("expected 0 or 1"),
+        },
+        LocalDate | OffsetDate | TermState(_) | CaptureBlock | CaptureSlots => {
+            unreachable!("read by read_field")
+        }
+    }
+    Ok(())
+}
+
+/// The extent of an unquoted field: `(start, end, next, cut)`.
+fn token_extent(
+    field: &FieldStep,
+    line: &[u8],
+    pos: usize,
+) -> Result<(usize, usize, usize, bool), &'static str> {
+    let len = line.len();
+    let rest = &line[pos..];
+    if field.parse == FieldParse::Request && field.end != FieldEnd::EndOfLine {
+        return Ok(unquoted_request_extent(line, pos));
+    }
+    Ok(match field.end {
+        FieldEnd::EndOfLine => (pos, len, len, false),
+        FieldEnd::Space => match memchr::memchr(b' ', rest) {
+            Some(p) => (pos, pos + p, pos + p, false),
+            None => (pos, len, len, true),
+        },
+        // IPv6 addresses hold colons: the port follows the last one before the space.
+        FieldEnd::Byte(b':') if field.parse == FieldParse::Address => {
+            let token_end = memchr::memchr(b' ', rest).map_or(len, |p| pos + p);
+            match memchr::memrchr(b':', &line[pos..token_end]) {
+                Some(p) => (pos, pos + p, pos + p, false),
+                None if token_end == len => (pos, len, len, true),
+                None => return Err("expected ':' after the address"),
+            }
+        }
+        FieldEnd::Byte(byte) => match memchr::memchr2(byte, b' ', rest) {
+            Some(p) if rest[p] == byte => (pos, pos + p, pos + p, false),
+            Some(_) => return Err("field ended before the expected separator"),
+            None => (pos, len, len, true),
+        },
+    })
+}
+
+/// `%r` without quotes: `METHOD URI VERSION`, where the version may be missing.
+fn unquoted_request_extent(line: &[u8], pos: usize) -> (usize, usize, usize, bool) {
+    let len = line.len();
+    let Some(first) = memchr::memchr(b' ', &line[pos..]).map(|p| pos + p) else {
+        return (pos, len, len, true);
+    };
+    let second = memchr::memchr(b' ', &line[first + 1..]).map_or(len, |p| first + 1 + p);
+    if line[second.min(len)..].starts_with(b" HTTP/") {
+        let third = memchr::memchr(b' ', &line[second + 1..]).map_or(len, |p| second + 1 + p);
+        return (pos, third, third, false);
+    }
+    (pos, second, second, second == len)
+}
+
+/// A raw quoted value may contain `"`: it ends at the first `"` followed by what the
+/// format prints next.
+fn closing_quote(line: &[u8], from: usize, end: FieldEnd) -> Option<usize> {
+    let mut at = from;
+    while let Some(p) = memchr::memchr(b'"', &line[at..]) {
+        let close = at + p;
+        let follows = line.get(close + 1).copied();
+        let fits = match end {
+            FieldEnd::EndOfLine => follows.is_none(),
+            FieldEnd::Space => follows.is_none() || follows == Some(b' '),
+            FieldEnd::Byte(byte) => follows.is_none() || follows == Some(byte),
+        };
+        if fits {
+            return Some(close);
+        }
+        at = close + 1;
+    }
+    None
+}
+
+fn read_capture_slots(
+    field: &FieldStep,
+    line: &[u8],
+    pos: usize,
+    row: &mut Row,
+) -> Result<(usize, bool), &'static str> {
+    let len = line.len();
+    let mut at = pos;
+    let mut count = 0;
+    let style = if line[pos] == b'"' {
+        CaptureStyle::QuotedSlots
+    } else {
+        CaptureStyle::BareSlots
+    };
+    let mut cut = false;
+    loop {
+        if let Some(wanted) = field.slots
+            && count == wanted
+        {
+            break;
+        }
+        if at >= len {
+            cut = field.slots.is_some_and(|wanted| count < wanted);
+            break;
+        }
+        if count > 0 {
+            if line[at] != b' ' {
+                break;
+            }
+            if style == CaptureStyle::QuotedSlots && line.get(at + 1) != Some(&b'"') {
+                break;
+            }
+            if style == CaptureStyle::BareSlots && field.slots.is_none() {
+                break;
+            }
+            at += 1;
+        }
+        let slot_end = match style {
+            CaptureStyle::QuotedSlots => {
+                if line[at] != b'"' {
+                    return Err("expected a quoted capture slot");
+                }
+                match memchr::memchr(b'"', &line[at + 1..]) {
+                    Some(p) => at + 1 + p + 1,
+                    None => {
+                        cut = true;
+                        len
+                    }
+                }
+            }
+            _ => memchr::memchr(b' ', &line[at..]).map_or(len, |p| at + p),
+        };
+        at = slot_end;
+        count += 1;
+        if cut {
+            break;
+        }
+    }
+    if count > 0 && !cut {
+        row.set(
+            field.column,
+            Value::Captures {
+                start: pos as u32,
+                end: at as u32,
+                style,
+            },
+        );
+    }
+    Ok((at, cut))
+}
+
+/// Splits a request line into method, URI, path, query and version. The values go to
+/// their columns unless an explicit alias (`%HM`...) already filled them.
+fn read_request(line: &[u8], start: usize, end: usize, cut: bool, row: &mut Row) {
+    row.set(Col::RequestLine.index(), Value::encoded(start, end));
+    let text = &line[start..end];
+    if text == b"<BADREQ>" || text.is_empty() {
+        return;
+    }
+    let mut set = |col: Col, value: Value| {
+        if row.get(col.index()).is_null() {
+            row.set(col.index(), value);
+        }
+    };
+    let Some(method_end) = memchr::memchr(b' ', text) else {
+        set(Col::Method, Value::encoded(start, end));
+        set(Col::RequestTruncated, Value::Bool(true));
+        return;
+    };
+    set(Col::Method, Value::encoded(start, start + method_end));
+    let uri_start = start + method_end + 1;
+    let mut uri_end = end;
+    let mut truncated = true;
+    if let Some(last_space) = memchr::memrchr(b' ', &line[uri_start..end]).map(|p| uri_start + p)
+        && line[last_space + 1..end].starts_with(b"HTTP/")
+        && !cut
+    {
+        set(Col::HttpVersion, Value::encoded(last_space + 1, end));
+        uri_end = last_space;
+        truncated = false;
+    }
+    set(Col::RequestTruncated, Value::Bool(truncated));
+    if uri_end <= uri_start {
+        return;
+    }
+    set(Col::Uri, Value::encoded(uri_start, uri_end));
+    let uri = &line[uri_start..uri_end];
+    let query_at = memchr::memchr(b'?', uri);
+    let path_end = query_at.map_or(uri_end, |q| uri_start + q);
+    let path_start = uri_start + path_offset(&line[uri_start..path_end]);
+    if path_start < path_end {
+        set(Col::Path, Value::encoded(path_start, path_end));
+    }
+    if let Some(q) = query_at {
+        set(Col::Query, Value::encoded(uri_start + q + 1, uri_end));
+    }
+}
+
+/// Where the path starts in a URI that may be absolute (`https://host:port/path`).
+fn path_offset(uri: &[u8]) -> usize {
+    if uri.first() == Some(&b'/') {
+        return 0;
+    }
+    match memchr::memmem::find(uri, b"://") {
+        Some(scheme_end) => {
+            let authority = scheme_end + 3;
+            memchr::memchr(b'/', &uri[authority..]).map_or(uri.len(), |p| authority + p)
+        }
+        None => 0,
+    }
+}
+
+fn address_value(text: &[u8], start: usize, end: usize, hex: bool) -> Value {
+    if hex {
+        if text.len() == 8
+            && let Some(v) = parse_hex(text)
+        {
+            return Value::Ipv4(v as u32);
+        }
+        if text.len() == 32
+            && let Ok(s) = std::str::from_utf8(text)
+            && let Ok(v) = u128::from_str_radix(s, 16)
+        {
+            return Value::Ipv6(v);
+        }
+    }
+    Value::text(start, end)
+}
+
+/// A decimal integer as `%d` prints it: optional `-`, no leading zeros.
+pub fn parse_int(text: &[u8]) -> Option<i64> {
+    let (negative, digits) = match text.first()? {
+        b'-' => (true, &text[1..]),
+        _ => (false, text),
+    };
+    if digits.is_empty() || digits.len() > 18 || (digits.len() > 1 && digits[0] == b'0') {
+        return None;
+    }
+    let mut value: i64 = 0;
+    for &b in digits {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        value = value * 10 + i64::from(b - b'0');
+    }
+    Some(if negative { -value } else { value })
+}
+
+fn parse_hex(text: &[u8]) -> Option<i64> {
+    if text.is_empty() || text.len() > 15 {
+        return None;
+    }
+    let s = std::str::from_utf8(text).ok()?;
+    i64::from_str_radix(s, 16).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::{builtin, lex};
+
+    fn plan(format: &str) -> (Plan, ColumnSet) {
+        let mut columns = ColumnSet::default();
+        let plan = Plan::compile(
+            "test",
+            format,
+            &lex(format).unwrap(),
+            &CaptureNames::default(),
+            &mut columns,
+        );
+        (plan, columns)
+    }
+
+    fn text(line: &str, row: &Row, col: Col) -> Option<String> {
+        row.get(col.index())
+            .bytes(line.as_bytes())
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+    }
+
+    #[test]
+    fn reads_an_httplog_line() {
+        let (plan, columns) = plan(builtin::HTTPLOG);
+        let line = r#"::1:33976 [23/Nov/2026:20:24:29.958] fe_http~ be/s1 0/0/1/-1/1 200 +202 - SID=abc ---- 1/1/0/0/+1 0/3 {[::1]:8080|curl/7.88.1} {} "GET https://h:1/v6?a=1 HTTP/2.0""#;
+        let mut row = Row::new(columns.specs.len());
+        assert_eq!(
+            plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc()),
+            Ok(Fit::Complete)
+        );
+        assert_eq!(text(line, &row, Col::ClientIp).as_deref(), Some("::1"));
+        assert_eq!(row.get(Col::ClientPort.index()), Value::Int(33976));
+        assert_eq!(text(line, &row, Col::Frontend).as_deref(), Some("fe_http"));
+        assert_eq!(row.get(Col::FrontendTls.index()), Value::Bool(true));
+        assert_eq!(row.get(Col::ResponseMs.index()), Value::Null);
+        assert_eq!(row.get(Col::ActiveMs.index()), Value::Int(1));
+        assert_eq!(row.get(Col::Logasap.index()), Value::Bool(true));
+        assert_eq!(row.get(Col::Redispatched.index()), Value::Bool(true));
+        assert_eq!(row.get(Col::BackendQueue.index()), Value::Int(3));
+        assert_eq!(text(line, &row, Col::RequestCookie), None);
+        assert_eq!(
+            text(line, &row, Col::ResponseCookie).as_deref(),
+            Some("SID=abc")
+        );
+        assert_eq!(text(line, &row, Col::Path).as_deref(), Some("/v6"));
+        assert_eq!(text(line, &row, Col::Query).as_deref(), Some("a=1"));
+        assert_eq!(
+            text(line, &row, Col::HttpVersion).as_deref(),
+            Some("HTTP/2.0")
+        );
+        assert_eq!(row.get(Col::RequestTruncated.index()), Value::Bool(false));
+    }
+
+    #[test]
+    fn capture_blocks_are_optional_and_take_their_space_with_them() {
+        let (plan, columns) = plan(builtin::HTTPLOG);
+        let line = r#"127.0.0.1:35252 [23/Nov/2026:20:24:30.050] fe_http fe_http/<NOSRV> -1/-1/-1/-1/0 400 0 - - PR-- 1/1/0/0/0 0/0 "<BADREQ>""#;
+        let mut row = Row::new(columns.specs.len());
+        assert_eq!(
+            plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc()),
+            Ok(Fit::Complete)
+        );
+        assert_eq!(row.get(Col::RequestHeaders.index()), Value::Null);
+        assert_eq!(
+            text(line, &row, Col::RequestLine).as_deref(),
+            Some("<BADREQ>")
+        );
+        assert_eq!(row.get(Col::Method.index()), Value::Null);
+    }
+
+    #[test]
+    fn a_line_cut_inside_the_request_is_truncated_and_keeps_what_it_has() {
+        let (plan, columns) = plan(builtin::HTTPLOG);
+        let line = r#"127.0.0.1:1 [23/Nov/2026:20:24:30.050] fe be/s 0/0/0/1/1 200 9 - - ---- 1/1/0/0/0 0/0 "GET /ok?pad=aaaa"#;
+        let mut row = Row::new(columns.specs.len());
+        assert_eq!(
+            plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc()),
+            Ok(Fit::Truncated)
+        );
+        assert_eq!(text(line, &row, Col::Uri).as_deref(), Some("/ok?pad=aaaa"));
+        assert_eq!(row.get(Col::RequestTruncated.index()), Value::Bool(true));
+    }
+
+    #[test]
+    fn a_number_cut_in_half_is_dropped() {
+        let (plan, columns) = plan(builtin::TCPLOG);
+        let line = "127.0.0.1:1 [23/Nov/2026:20:24:30.050] fe be/s 1/0/12";
+        let mut row = Row::new(columns.specs.len());
+        assert_eq!(
+            plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc()),
+            Ok(Fit::Truncated)
+        );
+        assert_eq!(row.get(Col::ConnectMs.index()), Value::Int(0));
+        assert_eq!(row.get(Col::TotalMs.index()), Value::Null);
+    }
+
+    #[test]
+    fn tcplog_does_not_read_an_http_line() {
+        let (plan, columns) = plan(builtin::TCPLOG);
+        let line = "127.0.0.1:1 [23/Nov/2026:20:24:30.050] fe be/s 0/0/0/1/1 200 9 - - ---- 1/1/0/0/0 0/0 \"GET / HTTP/1.1\"";
+        let mut row = Row::new(columns.specs.len());
+        let mismatch = plan
+            .read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc())
+            .unwrap_err();
+        assert_eq!(
+            (mismatch.reason, mismatch.label),
+            ("expected a number", "Tt")
+        );
+    }
+
+    #[test]
+    fn clf_lines_with_quoted_fields_and_slots() {
+        let mut columns = ColumnSet::default();
+        let captures = CaptureNames {
+            request: vec!["Host".into(), "User-Agent".into()],
+            response: vec!["Content-Type".into()],
+        };
+        let format = builtin::HTTPLOG_CLF;
+        let plan = Plan::compile(
+            "clf",
+            format,
+            &lex(format).unwrap(),
+            &captures,
+            &mut columns,
+        );
+        let line = r#"127.0.0.1 - - [23/Nov/2026:20:36:29 +0000] "GET /ok HTTP/1.1" 200 96 "" "" 47980 082 "fe_clf" "be_app" "app1" 0 0 0 3 3 ---- 2 2 1 1 +0 0 0 "" "SID=a" "127.0.0.1:18082" "corpus client" "text/plain""#;
+        let mut row = Row::new(columns.specs.len());
+        assert_eq!(
+            plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc()),
+            Ok(Fit::Complete)
+        );
+        assert_eq!(text(line, &row, Col::Frontend).as_deref(), Some("fe_clf"));
+        assert_eq!(row.get(Col::AcceptMillis.index()), Value::Int(82));
+        assert_eq!(row.get(Col::Redispatched.index()), Value::Bool(true));
+        assert_eq!(text(line, &row, Col::RequestCookie), None);
+        assert_eq!(
+            text(line, &row, Col::ResponseCookie).as_deref(),
+            Some("SID=a")
+        );
+        let Value::Captures { start, end, .. } = row.get(Col::RequestHeaders.index()) else {
+            panic!("no request captures");
+        };
+        assert_eq!(
+            &line[start as usize..end as usize],
+            r#""127.0.0.1:18082" "corpus client""#
+        );
+        assert_eq!(plan.captures.request.len(), 2);
+        assert_eq!(
+            columns.specs[plan.captures.response[0]].name,
+            "response_header_content_type"
+        );
+    }
+
+    #[test]
+    fn raw_quoted_samples_end_at_the_quote_the_format_expects() {
+        let (plan, columns) = plan(r#"%{+Q}[var(txn.ua)] %ST"#);
+        let line = r#""say "hi" now" 200"#;
+        let mut row = Row::new(columns.specs.len());
+        assert_eq!(
+            plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc()),
+            Ok(Fit::Complete)
+        );
+        let extra = columns
+            .specs
+            .iter()
+            .position(|s| s.name == "var_txn_ua")
+            .unwrap();
+        assert_eq!(
+            row.get(extra).bytes(line.as_bytes()),
+            Some(&b"say \"hi\" now"[..])
+        );
+        assert_eq!(row.get(Col::Status.index()), Value::Int(200));
+    }
+
+    #[test]
+    fn hex_addresses_and_epochs() {
+        let (plan, columns) = plan("%{+X}o %ci:%cp %Ts");
+        let line = "7F000001:CA38 6B04A3D8";
+        let mut row = Row::new(columns.specs.len());
+        assert_eq!(
+            plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc()),
+            Ok(Fit::Complete)
+        );
+        assert_eq!(row.get(Col::ClientIp.index()), Value::Ipv4(0x7F00_0001));
+        assert_eq!(row.get(Col::ClientPort.index()), Value::Int(0xCA38));
+        assert_eq!(
+            row.get(Col::AcceptTime.index()),
+            Value::Time(0x6B04_A3D8 * 1000)
+        );
+    }
+
+    #[test]
+    fn empty_query_on_3x_vanishes_with_its_space() {
+        let (plan, columns) = plan("%HP %HQ %ST");
+        let mut row = Row::new(columns.specs.len());
+        assert_eq!(
+            plan.read(b"/a 200", 0, &mut row, &mut LocalZone::utc()),
+            Ok(Fit::Complete)
+        );
+        assert_eq!(row.get(Col::Status.index()), Value::Int(200));
+        row.clear();
+        assert_eq!(
+            plan.read(b"/a ?x=1 200", 0, &mut row, &mut LocalZone::utc()),
+            Ok(Fit::Complete)
+        );
+        assert_eq!(
+            row.get(Col::Query.index()).bytes(b"/a ?x=1 200"),
+            Some(&b"x=1"[..])
+        );
+    }
+}
