@@ -6,9 +6,8 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, BooleanBuilder, DictionaryArray, Int16Builder, Int32Builder, Int64Builder,
-    ListBuilder, StringBuilder, StringDictionaryBuilder, TimestampMicrosecondBuilder,
-    TimestampMillisecondBuilder, UInt8Builder, UInt64Builder,
+    ArrayRef, BooleanBuilder, DictionaryArray, Int16Builder, Int32Builder, Int64Builder, ListBuilder, StringBuilder,
+    StringDictionaryBuilder, TimestampMicrosecondBuilder, TimestampMillisecondBuilder, UInt8Builder, UInt64Builder,
 };
 use arrow::datatypes::{Int32Type, SchemaRef, UInt8Type};
 use arrow::error::ArrowError;
@@ -38,24 +37,20 @@ enum Builder {
 impl Builder {
     fn new(kind: ColumnKind, capacity: usize) -> Builder {
         match kind {
-            ColumnKind::Utf8 => {
-                Builder::Utf8(StringBuilder::with_capacity(capacity, capacity * 16))
-            }
+            ColumnKind::Utf8 => Builder::Utf8(StringBuilder::with_capacity(capacity, capacity * 16)),
             ColumnKind::Dictionary => Builder::Dictionary(StringDictionaryBuilder::new()),
-            ColumnKind::TerminationChar(p) => {
-                Builder::TerminationChar(p, UInt8Builder::with_capacity(capacity))
-            }
+            ColumnKind::TerminationChar(p) => Builder::TerminationChar(p, UInt8Builder::with_capacity(capacity)),
             ColumnKind::Boolean => Builder::Boolean(BooleanBuilder::with_capacity(capacity)),
             ColumnKind::Int16 => Builder::Int16(Int16Builder::with_capacity(capacity)),
             ColumnKind::Int32 => Builder::Int32(Int32Builder::with_capacity(capacity)),
             ColumnKind::Int64 => Builder::Int64(Int64Builder::with_capacity(capacity)),
             ColumnKind::UInt64 => Builder::UInt64(UInt64Builder::with_capacity(capacity)),
-            ColumnKind::TimestampMillis => Builder::TimestampMillis(
-                TimestampMillisecondBuilder::with_capacity(capacity).with_timezone("UTC"),
-            ),
-            ColumnKind::TimestampMicros => Builder::TimestampMicros(
-                TimestampMicrosecondBuilder::with_capacity(capacity).with_timezone("UTC"),
-            ),
+            ColumnKind::TimestampMillis => {
+                Builder::TimestampMillis(TimestampMillisecondBuilder::with_capacity(capacity).with_timezone("UTC"))
+            }
+            ColumnKind::TimestampMicros => {
+                Builder::TimestampMicros(TimestampMicrosecondBuilder::with_capacity(capacity).with_timezone("UTC"))
+            }
             ColumnKind::Utf8List => Builder::Utf8List(ListBuilder::new(StringBuilder::new())),
         }
     }
@@ -67,10 +62,7 @@ impl Builder {
             Builder::TerminationChar(position, keys) => {
                 let keys = keys.finish();
                 let values = termination::dictionary(*position);
-                Arc::new(
-                    DictionaryArray::<UInt8Type>::try_new(keys, values)
-                        .expect("every u8 key has an entry"),
-                )
+                Arc::new(DictionaryArray::<UInt8Type>::try_new(keys, values).expect("every u8 key has an entry"))
             }
             Builder::Boolean(b) => Arc::new(b.finish()),
             Builder::Int16(b) => Arc::new(b.finish()),
@@ -98,10 +90,7 @@ impl BatchBuilder {
     pub fn new(columns: &[ColumnSpec]) -> BatchBuilder {
         BatchBuilder {
             schema: Arc::new(arrow_schema(columns)),
-            builders: columns
-                .iter()
-                .map(|c| Builder::new(c.kind, BATCH_ROWS))
-                .collect(),
+            builders: columns.iter().map(|c| Builder::new(c.kind, BATCH_ROWS)).collect(),
             rows: 0,
             scratch: Vec::new(),
             text: String::new(),
@@ -140,13 +129,7 @@ impl BatchBuilder {
     }
 }
 
-fn append_value(
-    builder: &mut Builder,
-    value: Value,
-    line: &[u8],
-    scratch: &mut Vec<u8>,
-    text: &mut String,
-) {
+fn append_value(builder: &mut Builder, value: Value, line: &[u8], scratch: &mut Vec<u8>, text: &mut String) {
     match builder {
         Builder::Utf8(b) => match as_str(value, line, scratch, text) {
             Some(s) => b.append_value(s),
@@ -159,10 +142,7 @@ fn append_value(
             None => b.append_null(),
         },
         Builder::TerminationChar(position, b) => {
-            match value
-                .bytes(line)
-                .and_then(|state| state.get(usize::from(*position)))
-            {
+            match value.bytes(line).and_then(|state| state.get(usize::from(*position))) {
                 Some(&code) => b.append_value(code),
                 None => b.append_null(),
             }
@@ -201,8 +181,7 @@ fn append_value(
                 return;
             }
             for slot in capture_slots(value, line) {
-                let item =
-                    slot.and_then(|(s, e)| as_str(Value::encoded(s, e), line, scratch, text));
+                let item = slot.and_then(|(s, e)| as_str(Value::encoded(s, e), line, scratch, text));
                 b.values().append_option(item);
             }
             b.append(true);
@@ -213,12 +192,7 @@ fn append_value(
 /// The text of a value. Encoded text is decoded unless that gives bytes that are not
 /// UTF-8, in which case it stays as HAProxy logged it. Invalid UTF-8 in raw text is
 /// replaced (the row's `invalid_utf8` says so).
-fn as_str<'a>(
-    value: Value,
-    line: &'a [u8],
-    scratch: &'a mut Vec<u8>,
-    text: &'a mut String,
-) -> Option<&'a str> {
+fn as_str<'a>(value: Value, line: &'a [u8], scratch: &'a mut Vec<u8>, text: &'a mut String) -> Option<&'a str> {
     match value {
         Value::Static(s) => Some(s),
         Value::Text { start, end } => Some(utf8(&line[start as usize..end as usize], text)),
@@ -260,5 +234,32 @@ fn utf8<'a>(bytes: &'a [u8], text: &'a mut String) -> &'a str {
             text.push_str(&String::from_utf8_lossy(bytes));
             text
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::date::LocalZone;
+    use crate::parse::{Catalogue, LineParser, Outcome};
+    use crate::schema::Col;
+    use arrow::array::{Array, AsArray};
+
+    #[test]
+    fn decoded_termination_columns_share_the_state_bytes() {
+        let catalogue = Catalogue::standard();
+        let mut parser = LineParser::new(&catalogue, LocalZone::utc(), 2026);
+        let line = b"127.0.0.1:1 [23/Nov/2026:20:24:30.050] fe be/s 1/0/2 3 sD 1/1/1/1/0 0/0";
+        assert_eq!(parser.parse(line), Outcome::Traffic);
+        let mut builder = BatchBuilder::new(catalogue.column_specs());
+        builder.append(parser.row(), line);
+        let batch = builder.finish().unwrap();
+        let cause = batch.column(Col::TerminationCause.index()).as_dictionary::<UInt8Type>();
+        assert!(cause.is_valid(0));
+        let values = cause.values().as_string::<i32>();
+        assert_eq!(values.value(cause.keys().value(0) as usize), "server_timeout");
+        let phase = batch.column(Col::TerminationPhase.index()).as_dictionary::<UInt8Type>();
+        assert_eq!(phase.values().as_string::<i32>().value(phase.keys().value(0) as usize), "data");
+        assert!(batch.column(Col::PersistenceCookie.index()).is_null(0));
     }
 }

@@ -145,8 +145,7 @@ fn run_convert(args: ConvertArgs) -> Result<ExitCode> {
 
 /// Files as given; directories by their regular files, recursively, in name order.
 fn expand_input(path: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    let metadata =
-        std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let metadata = std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
     if !metadata.is_dir() {
         out.push(path.to_path_buf());
         return Ok(());
@@ -158,9 +157,7 @@ fn expand_input(path: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
         .with_context(|| format!("cannot list {}", path.display()))?;
     entries.sort();
     for entry in entries {
-        let hidden = entry
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+        let hidden = entry.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'));
         if !hidden {
             expand_input(&entry, out)?;
         }
@@ -169,11 +166,7 @@ fn expand_input(path: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 }
 
 fn display_paths(paths: &[PathBuf]) -> String {
-    paths
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
+    paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
 }
 
 fn print_summary(summary: &Summary, options: &ConvertOptions) -> std::io::Result<()> {
@@ -207,11 +200,7 @@ fn print_summary(summary: &Summary, options: &ConvertOptions) -> std::io::Result
         return Ok(());
     }
     writeln!(out)?;
-    writeln!(
-        out,
-        "{:<12} {:>9} {:>7}  meaning",
-        "termination", "rows", "%"
-    )?;
+    writeln!(out, "{:<12} {:>9} {:>7}  meaning", "termination", "rows", "%")?;
     let total: u64 = summary.termination.iter().map(|(_, n)| n).sum();
     for (code, count) in &summary.termination {
         writeln!(
@@ -227,20 +216,13 @@ fn print_summary(summary: &Summary, options: &ConvertOptions) -> std::io::Result
 }
 
 fn run_schema(args: SchemaArgs) -> Result<ExitCode> {
-    let columns = if args.events {
-        schema::events::columns()
-    } else {
-        catalogue(&args.format)?.column_specs().to_vec()
-    };
+    let columns =
+        if args.events { schema::events::columns() } else { catalogue(&args.format)?.column_specs().to_vec() };
     let mut out = std::io::stdout().lock();
     let width = columns.iter().map(|c| c.name.len()).max().unwrap_or(0);
     for column in &columns {
         let data_type = column.kind.data_type().to_string();
-        writeln!(
-            out,
-            "{:<width$}  {:<40}  {}",
-            column.name, data_type, column.doc
-        )?;
+        writeln!(out, "{:<width$}  {:<40}  {}", column.name, data_type, column.doc)?;
     }
     Ok(ExitCode::SUCCESS)
 }

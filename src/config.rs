@@ -14,16 +14,9 @@ use crate::parse::plan::CaptureNames;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    Read { path: String, source: std::io::Error },
     #[error("{path}:{line}: {message}")]
-    Syntax {
-        path: String,
-        line: usize,
-        message: String,
-    },
+    Syntax { path: String, line: usize, message: String },
 }
 
 /// Sections that end a proxy section.
@@ -60,10 +53,8 @@ struct Proxy {
 
 /// The log formats of a configuration, one source per distinct (format, captures).
 pub fn read(path: &Path) -> Result<Vec<FormatSource>, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.display().to_string(),
-        source,
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
     parse(&text, &path.display().to_string())
 }
 
@@ -111,10 +102,7 @@ pub fn parse(text: &str, path: &str) -> Result<Vec<FormatSource>, ConfigError> {
             let name = words.get(1).cloned().unwrap_or_default();
             // `frontend x from defaults_name`; otherwise the last defaults section.
             let parent = match words.iter().position(|w| w == "from") {
-                Some(i) => words
-                    .get(i + 1)
-                    .and_then(|n| named_defaults.get(n))
-                    .cloned(),
+                Some(i) => words.get(i + 1).and_then(|n| named_defaults.get(n)).cloned(),
                 None => None,
             }
             .unwrap_or_else(|| last_defaults.clone());
@@ -124,11 +112,7 @@ pub fn parse(text: &str, path: &str) -> Result<Vec<FormatSource>, ConfigError> {
                     captures: CaptureNames::default(),
                     ..parent
                 }),
-                "frontend" | "listen" => Section::Frontend(Proxy {
-                    name,
-                    captures: CaptureNames::default(),
-                    ..parent
-                }),
+                "frontend" | "listen" => Section::Frontend(Proxy { name, captures: CaptureNames::default(), ..parent }),
                 _ => Section::Other,
             };
             continue;
@@ -139,12 +123,7 @@ pub fn parse(text: &str, path: &str) -> Result<Vec<FormatSource>, ConfigError> {
         };
         apply_keyword(proxy, &words);
     }
-    close(
-        section,
-        &mut last_defaults,
-        &mut named_defaults,
-        &mut frontends,
-    );
+    close(section, &mut last_defaults, &mut named_defaults, &mut frontends);
     Ok(sources(frontends))
 }
 
@@ -153,11 +132,7 @@ fn apply_keyword(proxy: &mut Proxy, words: &[String]) {
     match word(0) {
         "mode" => proxy.http_mode = Some(word(1) == "http"),
         "option" => {
-            let option = if word(2) == "clf" {
-                format!("{} clf", word(1))
-            } else {
-                word(1).to_string()
-            };
+            let option = if word(2) == "clf" { format!("{} clf", word(1)) } else { word(1).to_string() };
             if let Some((name, format)) = builtin::by_option(&option) {
                 proxy.format = Some((name.to_string(), format.to_string()));
             }
@@ -202,27 +177,19 @@ fn apply_keyword(proxy: &mut Proxy, words: &[String]) {
 /// One source per distinct (format, captures), listing the frontends that use it.
 fn sources(frontends: Vec<Proxy>) -> Vec<FormatSource> {
     let mut sources: Vec<FormatSource> = Vec::new();
-    let mut add =
-        |name: String, format: String, frontend: &str, captures: CaptureNames| match sources
-            .iter_mut()
-            .find(|s| s.format == format && s.captures == captures)
-        {
-            Some(source) => source.frontends.push(frontend.to_string()),
-            None => sources.push(FormatSource {
-                name,
-                format,
-                frontends: vec![frontend.to_string()],
-                captures,
-            }),
-        };
+    let mut add = |name: String, format: String, frontend: &str, captures: CaptureNames| match sources
+        .iter_mut()
+        .find(|s| s.format == format && s.captures == captures)
+    {
+        Some(source) => source.frontends.push(frontend.to_string()),
+        None => sources.push(FormatSource { name, format, frontends: vec![frontend.to_string()], captures }),
+    };
     for proxy in &frontends {
         if let Some((name, format)) = &proxy.format {
             let tcp = proxy.http_mode == Some(false);
             // In TCP mode HAProxy falls back from the HTTP formats to their TCP twins.
             let (name, format) = match name.as_str() {
-                "httplog" | "httpslog" if tcp => {
-                    ("tcplog".to_string(), builtin::TCPLOG.to_string())
-                }
+                "httplog" | "httpslog" if tcp => ("tcplog".to_string(), builtin::TCPLOG.to_string()),
                 "httplog_clf" if tcp => ("tcplog_clf".to_string(), builtin::TCPLOG_CLF.to_string()),
                 "" => (format!("custom:{}", proxy.name), format.clone()),
                 _ => (name.clone(), format.clone()),
@@ -230,12 +197,7 @@ fn sources(frontends: Vec<Proxy>) -> Vec<FormatSource> {
             add(name, format, &proxy.name, proxy.captures.clone());
         }
         if let Some(format) = &proxy.error_format {
-            add(
-                format!("error:{}", proxy.name),
-                format.clone(),
-                &proxy.name,
-                CaptureNames::default(),
-            );
+            add(format!("error:{}", proxy.name), format.clone(), &proxy.name, CaptureNames::default());
         }
     }
     sources
@@ -326,14 +288,8 @@ mod tests {
 
     #[test]
     fn words_quotes_escapes_and_variables() {
-        assert_eq!(
-            split_words(r#"  log-format "%ci \"x\" %b" # c"#).unwrap(),
-            vec!["log-format", r#"%ci "x" %b"#]
-        );
-        assert_eq!(
-            split_words(r"unique-id-format %{+X}o\ %ci").unwrap(),
-            vec!["unique-id-format", "%{+X}o %ci"]
-        );
+        assert_eq!(split_words(r#"  log-format "%ci \"x\" %b" # c"#).unwrap(), vec!["log-format", r#"%ci "x" %b"#]);
+        assert_eq!(split_words(r"unique-id-format %{+X}o\ %ci").unwrap(), vec!["unique-id-format", "%{+X}o %ci"]);
         assert_eq!(split_words("a '${X}' b").unwrap(), vec!["a", "${X}", "b"]);
         assert_eq!(
             split_words(r#"log-format "${HAPROXY_TCP_LOG_FMT} x""#).unwrap()[1],
@@ -366,10 +322,7 @@ listen d
     error-log-format "%ci %[fc_err]"
 "#;
         let sources = parse(config, "haproxy.cfg").unwrap();
-        let names: Vec<(&str, &[String])> = sources
-            .iter()
-            .map(|s| (s.name.as_str(), s.frontends.as_slice()))
-            .collect();
+        let names: Vec<(&str, &[String])> = sources.iter().map(|s| (s.name.as_str(), s.frontends.as_slice())).collect();
         assert_eq!(names[0].0, "httplog");
         assert_eq!(names[0].1, ["a"]);
         assert_eq!(sources[0].captures.request, ["Host", "req.hdr(X-Id)"]);
@@ -382,10 +335,7 @@ listen d
 
     #[test]
     fn format_arguments_as_pasted_from_the_config() {
-        assert_eq!(
-            unquote_format_argument(r#""%ci \"TCP \" %b""#),
-            r#"%ci "TCP " %b"#
-        );
+        assert_eq!(unquote_format_argument(r#""%ci \"TCP \" %b""#), r#"%ci "TCP " %b"#);
         assert_eq!(unquote_format_argument("%ci:%cp [%tr]"), "%ci:%cp [%tr]");
     }
 }

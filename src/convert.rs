@@ -36,29 +36,17 @@ pub struct ConvertOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum ConvertError {
     #[error("cannot read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error(
-        "{path} is {kind}-compressed: halake reads plain logs for now; decompress it first (e.g. zcat)"
-    )]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path} is {kind}-compressed: halake reads plain logs for now; decompress it first (e.g. zcat)")]
     Compressed { path: PathBuf, kind: &'static str },
     #[error("{path}:{line}: rejected: {reason}")]
-    Strict {
-        path: PathBuf,
-        line: u64,
-        reason: String,
-    },
+    Strict { path: PathBuf, line: u64, reason: String },
     #[error(transparent)]
     Sink(#[from] SinkError),
     #[error("building a record batch: {0}")]
     Arrow(#[from] arrow::error::ArrowError),
     #[error("writing rejects to {path}: {source}")]
-    Rejects {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Rejects { path: PathBuf, source: std::io::Error },
 }
 
 /// What a conversion read and wrote.
@@ -84,27 +72,14 @@ pub fn convert(options: &ConvertOptions) -> Result<Summary, ConvertError> {
     let catalogue = &options.catalogue;
     let mut rows = BatchBuilder::new(catalogue.column_specs());
     let metadata = vec![
-        (
-            "halake.version".to_string(),
-            env!("CARGO_PKG_VERSION").to_string(),
-        ),
+        ("halake.version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
         (
             "halake.log_formats".to_string(),
-            catalogue
-                .plans
-                .iter()
-                .map(|p| format!("{}={}", p.name, p.format))
-                .collect::<Vec<_>>()
-                .join("\n"),
+            catalogue.plans.iter().map(|p| format!("{}={}", p.name, p.format)).collect::<Vec<_>>().join("\n"),
         ),
         (
             "halake.sources".to_string(),
-            options
-                .inputs
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join("\n"),
+            options.inputs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join("\n"),
         ),
     ];
     let mut sink = ParquetSink::create(&options.output, rows.schema(), metadata.clone())?;
@@ -163,23 +138,15 @@ pub fn convert(options: &ConvertOptions) -> Result<Summary, ConvertError> {
                 Outcome::Rejected(reason) => {
                     summary.rejects += 1;
                     if options.strict {
-                        return Err(ConvertError::Strict {
-                            path: path.clone(),
-                            line: number,
-                            reason,
-                        });
+                        return Err(ConvertError::Strict { path: path.clone(), line: number, reason });
                     }
                     if summary.sample_rejects.len() < SAMPLE_REJECTS {
-                        summary
-                            .sample_rejects
-                            .push(format!("{}:{number}: {reason}", path.display()));
+                        summary.sample_rejects.push(format!("{}:{number}: {reason}", path.display()));
                     }
                     if let Some(file) = &mut rejects {
-                        write_reject(file, source, number, &reason, line).map_err(|source| {
-                            ConvertError::Rejects {
-                                path: options.rejects.clone().unwrap_or_default(),
-                                source,
-                            }
+                        write_reject(file, source, number, &reason, line).map_err(|source| ConvertError::Rejects {
+                            path: options.rejects.clone().unwrap_or_default(),
+                            source,
                         })?;
                     }
                 }
@@ -199,10 +166,8 @@ pub fn convert(options: &ConvertOptions) -> Result<Summary, ConvertError> {
     if let Some(file) = rejects {
         file.commit()?;
     }
-    let mut termination: Vec<(String, u64)> = termination
-        .into_iter()
-        .map(|(code, count)| (String::from_utf8_lossy(&code).into_owned(), count))
-        .collect();
+    let mut termination: Vec<(String, u64)> =
+        termination.into_iter().map(|(code, count)| (String::from_utf8_lossy(&code).into_owned(), count)).collect();
     termination.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     summary.termination = termination;
     summary.elapsed = started.elapsed();
@@ -227,23 +192,14 @@ fn fill_event_row(
     row.set(SYSLOG_HOST, range(header.host));
     row.set(SYSLOG_TAG, range(header.tag));
     row.set(SYSLOG_PID, header.pid.map_or(Value::Null, Value::Int));
-    row.set(
-        SYSLOG_SEVERITY,
-        header.severity().map_or(Value::Null, Value::Static),
-    );
+    row.set(SYSLOG_SEVERITY, header.severity().map_or(Value::Null, Value::Static));
     row.set(EVENT_KIND, Value::Static(event.kind));
     row.set(PROXY, range(event.proxy));
     row.set(SERVER, range(event.server));
     row.set(MESSAGE, Value::text(header.message, line.len()));
 }
 
-fn write_reject(
-    out: &mut impl Write,
-    source: &str,
-    line: u64,
-    reason: &str,
-    text: &[u8],
-) -> std::io::Result<()> {
+fn write_reject(out: &mut impl Write, source: &str, line: u64, reason: &str, text: &[u8]) -> std::io::Result<()> {
     let record = serde_json::json!({
         "file": source,
         "line": line,
@@ -289,10 +245,7 @@ enum InputData {
 
 impl Input {
     fn open(path: &Path) -> Result<Input, ConvertError> {
-        let read_error = |source| ConvertError::Read {
-            path: path.to_path_buf(),
-            source,
-        };
+        let read_error = |source| ConvertError::Read { path: path.to_path_buf(), source };
         let file = File::open(path).map_err(read_error)?;
         let metadata = file.metadata().map_err(read_error)?;
         let modified_ms = metadata
@@ -312,15 +265,9 @@ impl Input {
         } else {
             InputData::Read(std::fs::read(path).map_err(read_error)?)
         };
-        let input = Input {
-            data,
-            modified_year: date::year_of(modified_ms),
-        };
+        let input = Input { data, modified_year: date::year_of(modified_ms) };
         if let Some(kind) = compression(input.bytes()) {
-            return Err(ConvertError::Compressed {
-                path: path.to_path_buf(),
-                kind,
-            });
+            return Err(ConvertError::Compressed { path: path.to_path_buf(), kind });
         }
         Ok(input)
     }

@@ -34,26 +34,16 @@ impl ColumnKind {
     pub fn data_type(self) -> DataType {
         match self {
             ColumnKind::Utf8 => DataType::Utf8,
-            ColumnKind::Dictionary => {
-                DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
-            }
-            ColumnKind::TerminationChar(_) => {
-                DataType::Dictionary(Box::new(DataType::UInt8), Box::new(DataType::Utf8))
-            }
+            ColumnKind::Dictionary => DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
+            ColumnKind::TerminationChar(_) => DataType::Dictionary(Box::new(DataType::UInt8), Box::new(DataType::Utf8)),
             ColumnKind::Boolean => DataType::Boolean,
             ColumnKind::Int16 => DataType::Int16,
             ColumnKind::Int32 => DataType::Int32,
             ColumnKind::Int64 => DataType::Int64,
             ColumnKind::UInt64 => DataType::UInt64,
-            ColumnKind::TimestampMillis => {
-                DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into()))
-            }
-            ColumnKind::TimestampMicros => {
-                DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
-            }
-            ColumnKind::Utf8List => {
-                DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)))
-            }
+            ColumnKind::TimestampMillis => DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+            ColumnKind::TimestampMicros => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            ColumnKind::Utf8List => DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
         }
     }
 }
@@ -185,11 +175,7 @@ impl Col {
     }
 
     pub fn spec(self) -> ColumnSpec {
-        ColumnSpec {
-            name: self.name().to_string(),
-            kind: self.kind(),
-            doc: self.doc().to_string(),
-        }
+        ColumnSpec { name: self.name().to_string(), kind: self.kind(), doc: self.doc().to_string() }
     }
 
     pub fn by_name(name: &str) -> Option<Col> {
@@ -227,11 +213,7 @@ pub mod events {
             Dictionary,
             "health_check, agent_check, server_state, no_server, proxy_state, backend_error, process",
         ),
-        (
-            "proxy",
-            Dictionary,
-            "the backend or proxy the event is about",
-        ),
+        ("proxy", Dictionary, "the backend or proxy the event is about"),
         ("server", Dictionary, "the server the event is about"),
         ("message", Utf8, "the message as logged"),
     ];
@@ -239,22 +221,13 @@ pub mod events {
     pub fn columns() -> Vec<ColumnSpec> {
         COLUMNS
             .iter()
-            .map(|(name, kind, doc)| ColumnSpec {
-                name: (*name).to_string(),
-                kind: *kind,
-                doc: (*doc).to_string(),
-            })
+            .map(|(name, kind, doc)| ColumnSpec { name: (*name).to_string(), kind: *kind, doc: (*doc).to_string() })
             .collect()
     }
 }
 
 pub fn arrow_schema(columns: &[ColumnSpec]) -> Schema {
-    Schema::new(
-        columns
-            .iter()
-            .map(|c| Field::new(&c.name, c.kind.data_type(), true))
-            .collect::<Vec<_>>(),
-    )
+    Schema::new(columns.iter().map(|c| Field::new(&c.name, c.kind.data_type(), true)).collect::<Vec<_>>())
 }
 
 /// A column name from free text (a header name, a sample expression): lowercase ASCII
@@ -292,9 +265,6 @@ mod tests {
     fn sanitized_names() {
         assert_eq!(sanitize_name("User-Agent"), "user_agent");
         assert_eq!(sanitize_name("var(txn.ua)"), "var_txn_ua");
-        assert_eq!(
-            sanitize_name("req.hdr(X-Forwarded-For),lower"),
-            "req_hdr_x_forwarded_for_lower"
-        );
+        assert_eq!(sanitize_name("req.hdr(X-Forwarded-For),lower"), "req_hdr_x_forwarded_for_lower");
     }
 }

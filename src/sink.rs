@@ -16,20 +16,11 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties};
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
     #[error("cannot create {path}: {source}")]
-    Create {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Create { path: PathBuf, source: std::io::Error },
     #[error("writing {path}: {source}")]
-    Write {
-        path: PathBuf,
-        source: parquet::errors::ParquetError,
-    },
+    Write { path: PathBuf, source: parquet::errors::ParquetError },
     #[error("finishing {path}: {source}")]
-    Finish {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Finish { path: PathBuf, source: std::io::Error },
 }
 
 /// A file that appears under its name only when [`AtomicFile::commit`] succeeds.
@@ -41,15 +32,9 @@ pub struct AtomicFile {
 
 impl AtomicFile {
     pub fn create(target: &Path) -> Result<AtomicFile, SinkError> {
-        let file_name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let file_name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let temporary = target.with_file_name(format!(".{file_name}.{}.tmp", std::process::id()));
-        let file = File::create(&temporary).map_err(|source| SinkError::Create {
-            path: temporary.clone(),
-            source,
-        })?;
+        let file = File::create(&temporary).map_err(|source| SinkError::Create { path: temporary.clone(), source })?;
         Ok(AtomicFile {
             writer: Some(BufWriter::with_capacity(1 << 20, file)),
             temporary,
@@ -63,14 +48,9 @@ impl AtomicFile {
 
     /// Flushes, syncs and renames the file into place.
     pub fn commit(mut self) -> Result<(), SinkError> {
-        let finish_error = |source| SinkError::Finish {
-            path: self.target.clone(),
-            source,
-        };
+        let finish_error = |source| SinkError::Finish { path: self.target.clone(), source };
         let writer = self.writer.take().expect("commit once");
-        let file = writer
-            .into_inner()
-            .map_err(|e| finish_error(e.into_error()))?;
+        let file = writer.into_inner().map_err(|e| finish_error(e.into_error()))?;
         file.sync_all().map_err(finish_error)?;
         fs::rename(&self.temporary, &self.target).map_err(finish_error)
     }
@@ -78,10 +58,7 @@ impl AtomicFile {
 
 impl Write for AtomicFile {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.writer
-            .as_mut()
-            .expect("write before commit")
-            .write(buf)
+        self.writer.as_mut().expect("write before commit").write(buf)
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
@@ -107,57 +84,27 @@ pub struct ParquetSink {
 
 impl ParquetSink {
     /// `metadata` goes into the file footer as key-value pairs.
-    pub fn create(
-        target: &Path,
-        schema: SchemaRef,
-        metadata: Vec<(String, String)>,
-    ) -> Result<ParquetSink, SinkError> {
+    pub fn create(target: &Path, schema: SchemaRef, metadata: Vec<(String, String)>) -> Result<ParquetSink, SinkError> {
         let file = AtomicFile::create(target)?;
         let properties = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(
-                ZstdLevel::try_new(3).expect("valid zstd level"),
-            ))
+            .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("valid zstd level")))
             .set_statistics_enabled(EnabledStatistics::Page)
-            .set_key_value_metadata(Some(
-                metadata
-                    .into_iter()
-                    .map(|(key, value)| KeyValue::new(key, value))
-                    .collect(),
-            ))
+            .set_key_value_metadata(Some(metadata.into_iter().map(|(key, value)| KeyValue::new(key, value)).collect()))
             .build();
-        let writer = ArrowWriter::try_new(file, schema, Some(properties)).map_err(|source| {
-            SinkError::Write {
-                path: target.to_path_buf(),
-                source,
-            }
-        })?;
-        Ok(ParquetSink {
-            writer,
-            target: target.to_path_buf(),
-            rows: 0,
-        })
+        let writer = ArrowWriter::try_new(file, schema, Some(properties))
+            .map_err(|source| SinkError::Write { path: target.to_path_buf(), source })?;
+        Ok(ParquetSink { writer, target: target.to_path_buf(), rows: 0 })
     }
 
     pub fn write(&mut self, batch: &RecordBatch) -> Result<(), SinkError> {
-        self.writer
-            .write(batch)
-            .map_err(|source| SinkError::Write {
-                path: self.target.clone(),
-                source,
-            })?;
+        self.writer.write(batch).map_err(|source| SinkError::Write { path: self.target.clone(), source })?;
         self.rows += batch.num_rows() as u64;
         Ok(())
     }
 
     /// Writes the footer and moves the file into place; returns the row count.
     pub fn finish(self) -> Result<u64, SinkError> {
-        let file = self
-            .writer
-            .into_inner()
-            .map_err(|source| SinkError::Write {
-                path: self.target.clone(),
-                source,
-            })?;
+        let file = self.writer.into_inner().map_err(|source| SinkError::Write { path: self.target.clone(), source })?;
         file.commit()?;
         Ok(self.rows)
     }
@@ -179,8 +126,7 @@ mod tests {
     fn the_target_appears_only_when_finished() {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("out.parquet");
-        let mut sink =
-            ParquetSink::create(&target, batch().schema(), vec![("k".into(), "v".into())]).unwrap();
+        let mut sink = ParquetSink::create(&target, batch().schema(), vec![("k".into(), "v".into())]).unwrap();
         sink.write(&batch()).unwrap();
         assert!(!target.exists());
         assert_eq!(sink.finish().unwrap(), 3);

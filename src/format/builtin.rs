@@ -5,7 +5,8 @@
 //! only come into play when the user says so, because the line shape cannot tell them apart.
 
 /// `option httplog` (1.7+).
-pub const HTTPLOG: &str = "%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq %hr %hs %{+Q}r";
+pub const HTTPLOG: &str =
+    "%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq %hr %hs %{+Q}r";
 
 /// `option httpslog` (2.5+).
 pub const HTTPSLOG: &str = "%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq %hr %hs %{+Q}r %[fc_err]/%[ssl_fc_err,hex]/%[ssl_c_err]/%[ssl_c_ca_err]/%[ssl_fc_is_resumed] %[ssl_fc_sni]/%sslv/%sslc";
@@ -20,7 +21,8 @@ pub const HTTPLOG_CLF: &str = "%{+Q}o %{-Q}ci - - [%trg] %r %ST %B \"\" \"\" %cp
 pub const TCPLOG_CLF: &str = "%{+Q}o %{-Q}ci - - [%T] \"TCP \" 000 %B \"\" \"\" %cp %ms %ft %b %s %Th %Tw %Tc %Tt %U %ts-- %ac %fc %bc %sc %rc %sq %bq \"\" \"\" ";
 
 /// `option httplog` before 1.7: same shape, but `%t` and the `Tq`/`Tt` timers.
-pub const HTTPLOG_LEGACY: &str = "%ci:%cp [%t] %ft %b/%s %Tq/%Tw/%Tc/%Tr/%Tt %ST %B %CC %CS %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq %hr %hs %{+Q}r";
+pub const HTTPLOG_LEGACY: &str =
+    "%ci:%cp [%t] %ft %b/%s %Tq/%Tw/%Tc/%Tr/%Tt %ST %B %CC %CS %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq %hr %hs %{+Q}r";
 
 /// `option httplog clf` before 1.7.
 pub const HTTPLOG_CLF_LEGACY: &str = "%{+Q}o %{-Q}ci - - [%T] %r %ST %B \"\" \"\" %cp %ms %ft %b %s %Tq %Tw %Tc %Tr %Tt %tsc %ac %fc %bc %sc %rc %sq %bq %CC %CS %hrl %hsl";
@@ -29,13 +31,11 @@ pub const HTTPLOG_CLF_LEGACY: &str = "%{+Q}o %{-Q}ci - - [%T] %r %ST %B \"\" \"\
 /// same language so that the same parser reads them. `%[halake.*]` are pseudo-fetches
 /// that only exist here.
 pub const CONNECT: &str = "Connect from %ci:%cp to %fi:%fp (%f/%[halake.mode])";
-pub const CONNECT_UNKNOWN_SOURCE: &str =
-    "Connect from unknown source to listener %[halake.bind] (%f/%[halake.mode])";
+pub const CONNECT_UNKNOWN_SOURCE: &str = "Connect from unknown source to listener %[halake.bind] (%f/%[halake.mode])";
 pub const CONNECT_UNIX: &str = "Connect to %ci:%cp (%f/%[halake.mode])";
 /// The legacy line for an embryonic connection that failed (SSL handshake, PROXY header).
 pub const CONNECTION_ERROR: &str = "%ci:%cp [%t] %f/%[halake.bind]: %[halake.message]";
-pub const CONNECTION_ERROR_UNKNOWN_SOURCE: &str =
-    "unknown [%t] %f/%[halake.bind]: %[halake.message]";
+pub const CONNECTION_ERROR_UNKNOWN_SOURCE: &str = "unknown [%t] %f/%[halake.bind]: %[halake.message]";
 
 /// The name a built-in format carries in the `log_format` column, and its string.
 pub const STANDARD: &[(&str, &str)] = &[
@@ -51,11 +51,11 @@ pub const STANDARD: &[(&str, &str)] = &[
     ("connection_error", CONNECTION_ERROR_UNKNOWN_SOURCE),
 ];
 
+/// The standard lines any frontend may write, whatever its configured format.
+pub const ANY_FRONTEND: &[&str] = &["connect", "connection_error"];
+
 /// Replacements for [`STANDARD`] when the logs predate HAProxy 1.7.
-pub const LEGACY: &[(&str, &str)] = &[
-    ("httplog", HTTPLOG_LEGACY),
-    ("httplog_clf", HTTPLOG_CLF_LEGACY),
-];
+pub const LEGACY: &[(&str, &str)] = &[("httplog", HTTPLOG_LEGACY), ("httplog_clf", HTTPLOG_CLF_LEGACY)];
 
 /// The format string for an `option` line of haproxy.cfg, and the variables HAProxy 2.8+
 /// defines for them.

@@ -23,12 +23,7 @@ pub struct Flags {
 
 impl Default for Flags {
     fn default() -> Self {
-        Flags {
-            quote: false,
-            hex: false,
-            escape: false,
-            dash_if_empty: true,
-        }
+        Flags { quote: false, hex: false, escape: false, dash_if_empty: true }
     }
 }
 
@@ -199,10 +194,7 @@ pub fn lex(format: &str) -> Result<Vec<Item>, FormatError> {
                 flush(&mut literal, &mut items);
                 let mut name = None;
                 if bytes[i] == b'(' {
-                    let close = find(bytes, i, b')').ok_or(FormatError::Unterminated {
-                        open: '(',
-                        offset: i,
-                    })?;
+                    let close = find(bytes, i, b')').ok_or(FormatError::Unterminated { open: '(', offset: i })?;
                     let inner = &format[i + 1..close];
                     // `%(name:type)`: the type only matters for JSON/CBOR output.
                     let inner = inner.split(':').next().unwrap_or(inner);
@@ -211,36 +203,21 @@ pub fn lex(format: &str) -> Result<Vec<Item>, FormatError> {
                 }
                 let mut flags = defaults;
                 if i < bytes.len() && bytes[i] == b'{' {
-                    let close = find(bytes, i, b'}').ok_or(FormatError::Unterminated {
-                        open: '{',
-                        offset: i,
-                    })?;
+                    let close = find(bytes, i, b'}').ok_or(FormatError::Unterminated { open: '{', offset: i })?;
                     apply_flags(&format[i + 1..close], &mut flags);
                     i = close + 1;
                 }
                 if i < bytes.len() && bytes[i] == b'[' {
-                    let close = find(bytes, i, b']').ok_or(FormatError::Unterminated {
-                        open: '[',
-                        offset: i,
-                    })?;
-                    items.push(Item::Sample {
-                        expr: format[i + 1..close].to_string(),
-                        flags,
-                        name,
-                    });
+                    let close = find(bytes, i, b']').ok_or(FormatError::Unterminated { open: '[', offset: i })?;
+                    items.push(Item::Sample { expr: format[i + 1..close].to_string(), flags, name });
                     i = close + 1;
                     continue;
                 }
-                let name_end = bytes[i..]
-                    .iter()
-                    .position(|b| !b.is_ascii_alphanumeric())
-                    .map_or(bytes.len(), |p| i + p);
+                let name_end =
+                    bytes[i..].iter().position(|b| !b.is_ascii_alphanumeric()).map_or(bytes.len(), |p| i + p);
                 let alias_name = &format[i..name_end];
-                let alias =
-                    Alias::from_name(alias_name).ok_or_else(|| FormatError::UnknownAlias {
-                        alias: alias_name.to_string(),
-                        offset: start,
-                    })?;
+                let alias = Alias::from_name(alias_name)
+                    .ok_or_else(|| FormatError::UnknownAlias { alias: alias_name.to_string(), offset: start })?;
                 i = name_end;
                 if alias == Alias::GlobalFlags {
                     defaults = flags;
@@ -288,11 +265,7 @@ mod tests {
     use super::*;
 
     fn alias(alias: Alias) -> Item {
-        Item::Alias {
-            alias,
-            flags: Flags::default(),
-            name: None,
-        }
+        Item::Alias { alias, flags: Flags::default(), name: None }
     }
 
     #[test]
@@ -322,15 +295,7 @@ mod tests {
     #[test]
     fn separators_collapse_and_leading_ones_are_dropped() {
         let items = lex("  %ci   %cp ").unwrap();
-        assert_eq!(
-            items,
-            vec![
-                alias(Alias::ClientIp),
-                Item::Separator,
-                alias(Alias::ClientPort),
-                Item::Separator
-            ]
-        );
+        assert_eq!(items, vec![alias(Alias::ClientIp), Item::Separator, alias(Alias::ClientPort), Item::Separator]);
     }
 
     #[test]
@@ -348,10 +313,7 @@ mod tests {
             items[0],
             Item::Sample {
                 expr: "var(txn.ua),lower".into(),
-                flags: Flags {
-                    quote: true,
-                    ..Flags::default()
-                },
+                flags: Flags { quote: true, ..Flags::default() },
                 name: Some("ua".into())
             }
         );
@@ -360,14 +322,8 @@ mod tests {
 
     #[test]
     fn errors_name_the_problem() {
-        assert_eq!(
-            lex("%ci %zz").unwrap_err().to_string(),
-            "unknown log-format alias '%zz' at byte 4"
-        );
-        assert!(matches!(
-            lex("%[src"),
-            Err(FormatError::Unterminated { .. })
-        ));
+        assert_eq!(lex("%ci %zz").unwrap_err().to_string(), "unknown log-format alias '%zz' at byte 4");
+        assert!(matches!(lex("%[src"), Err(FormatError::Unterminated { .. })));
         assert_eq!(lex("abc %"), Err(FormatError::DanglingPercent));
         assert_eq!(lex("   "), Err(FormatError::Empty));
     }

@@ -14,8 +14,7 @@ pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     let era = year.div_euclid(400);
     let year_of_era = year - era * 400;
     let month = month as i64;
-    let day_of_year =
-        (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + day as i64 - 1;
+    let day_of_year = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + day as i64 - 1;
     let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
     era * 146_097 + day_of_era - 719_468
 }
@@ -27,8 +26,7 @@ pub fn year_of(ms: i64) -> i64 {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let day_of_era = z - era * 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146_096) / 365;
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let mp = (5 * day_of_year + 2) / 153;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
@@ -53,9 +51,8 @@ pub fn month_from_name(name: &[u8]) -> Option<u32> {
     })
 }
 
-pub const MONTH_NAMES: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
+pub const MONTH_NAMES: [&str; 12] =
+    ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 pub fn digits(bytes: &[u8]) -> Option<u32> {
     if bytes.is_empty() {
@@ -83,20 +80,12 @@ fn naive_ms(year: u32, month: u32, day: u32, hour: u32, minute: u32, second: u32
     if !(1..=31).contains(&day) {
         return None;
     }
-    Some(
-        days_from_civil(year as i64, month, day) * MS_PER_DAY
-            + time_of_day_ms(hour, minute, second)?,
-    )
+    Some(days_from_civil(year as i64, month, day) * MS_PER_DAY + time_of_day_ms(hour, minute, second)?)
 }
 
 /// `DD/Mon/YYYY:HH:MM:SS` (the 20 bytes shared by every HAProxy date), as naive ms.
 fn haproxy_date_prefix(text: &[u8]) -> Option<i64> {
-    if text.len() < 20
-        || text[2] != b'/'
-        || text[6] != b'/'
-        || text[11] != b':'
-        || text[14] != b':'
-        || text[17] != b':'
+    if text.len() < 20 || text[2] != b'/' || text[6] != b'/' || text[11] != b':' || text[14] != b':' || text[17] != b':'
     {
         return None;
     }
@@ -136,12 +125,7 @@ pub fn parse_with_offset(text: &[u8]) -> Option<i64> {
 /// `2026-11-23T20:24:41.087268+00:00` (fraction optional, `Z` accepted), as UTC µs.
 /// Returns the instant and the length of the timestamp.
 pub fn parse_iso_micros(text: &[u8]) -> Option<(i64, usize)> {
-    if text.len() < 20
-        || text[4] != b'-'
-        || text[7] != b'-'
-        || text[10] != b'T'
-        || text[13] != b':'
-        || text[16] != b':'
+    if text.len() < 20 || text[4] != b'-' || text[7] != b'-' || text[10] != b'T' || text[13] != b':' || text[16] != b':'
     {
         return None;
     }
@@ -179,16 +163,8 @@ pub fn parse_iso_micros(text: &[u8]) -> Option<(i64, usize)> {
             if rest[2] != b':' {
                 return None;
             }
-            let offset =
-                (digits(&rest[0..2])? as i64 * 60 + digits(&rest[3..5])? as i64) * 60_000_000;
-            Some((
-                if sign == b'+' {
-                    micros - offset
-                } else {
-                    micros + offset
-                },
-                i + 6,
-            ))
+            let offset = (digits(&rest[0..2])? as i64 * 60 + digits(&rest[3..5])? as i64) * 60_000_000;
+            Some((if sign == b'+' { micros - offset } else { micros + offset }, i + 6))
         }
         _ => None,
     }
@@ -196,26 +172,17 @@ pub fn parse_iso_micros(text: &[u8]) -> Option<(i64, usize)> {
 
 /// RFC3164 `Mmm dd HH:MM:SS` (day space-padded): month, day and ms of the day.
 pub fn parse_legacy_header(text: &[u8]) -> Option<LegacyTime> {
-    if text.len() < 15 || text[3] != b' ' || text[6] != b' ' || text[9] != b':' || text[12] != b':'
-    {
+    if text.len() < 15 || text[3] != b' ' || text[6] != b' ' || text[9] != b':' || text[12] != b':' {
         return None;
     }
-    let day = if text[4] == b' ' {
-        digits(&text[5..6])?
-    } else {
-        digits(&text[4..6])?
-    };
+    let day = if text[4] == b' ' { digits(&text[5..6])? } else { digits(&text[4..6])? };
     if !(1..=31).contains(&day) {
         return None;
     }
     Some(LegacyTime {
         month: month_from_name(&text[0..3])?,
         day,
-        ms_of_day: time_of_day_ms(
-            digits(&text[7..9])?,
-            digits(&text[10..12])?,
-            digits(&text[13..15])?,
-        )?,
+        ms_of_day: time_of_day_ms(digits(&text[7..9])?, digits(&text[10..12])?, digits(&text[13..15])?)?,
     })
 }
 
@@ -244,24 +211,17 @@ pub struct LocalZone {
 
 impl LocalZone {
     pub fn utc() -> LocalZone {
-        LocalZone {
-            zone: None,
-            cached_hour: i64::MIN,
-            cached_offset_ms: 0,
-        }
+        LocalZone { zone: None, cached_hour: i64::MIN, cached_offset_ms: 0 }
     }
 
     pub fn new(name: &str) -> Result<LocalZone, String> {
         if name.eq_ignore_ascii_case("UTC") || name == "Z" {
             return Ok(LocalZone::utc());
         }
-        let zone: Tz = name.parse().map_err(|_| {
-            format!("unknown time zone '{name}': use an IANA name such as Europe/Paris, or UTC")
-        })?;
-        Ok(LocalZone {
-            zone: Some(zone),
-            ..LocalZone::utc()
-        })
+        let zone: Tz = name
+            .parse()
+            .map_err(|_| format!("unknown time zone '{name}': use an IANA name such as Europe/Paris, or UTC"))?;
+        Ok(LocalZone { zone: Some(zone), ..LocalZone::utc() })
     }
 
     /// Naive local ms → UTC ms. In the repeated hour of a DST fall-back the earlier
@@ -282,9 +242,7 @@ impl LocalZone {
 fn offset_ms(zone: Tz, local_ms: i64) -> Option<i64> {
     let naive = |ms: i64| chrono::DateTime::from_timestamp_millis(ms).map(|t| t.naive_utc());
     let resolve = |local: NaiveDateTime| {
-        zone.from_local_datetime(&local)
-            .earliest()
-            .map(|t| t.offset().fix().local_minus_utc() as i64 * 1000)
+        zone.from_local_datetime(&local).earliest().map(|t| t.offset().fix().local_minus_utc() as i64 * 1000)
     };
     resolve(naive(local_ms)?).or_else(|| resolve(naive(local_ms - 3_600_000)?))
 }
@@ -306,18 +264,9 @@ mod tests {
     fn haproxy_dates() {
         // 2026-11-23T20:24:40.854Z
         let expected = 1_795_465_480_854;
-        assert_eq!(
-            parse_local_millis(b"23/Nov/2026:20:24:40.854"),
-            Some(expected)
-        );
-        assert_eq!(
-            parse_with_offset(b"23/Nov/2026:20:24:40 +0000"),
-            Some(expected - 854)
-        );
-        assert_eq!(
-            parse_with_offset(b"23/Nov/2026:21:24:40 +0100"),
-            Some(expected - 854)
-        );
+        assert_eq!(parse_local_millis(b"23/Nov/2026:20:24:40.854"), Some(expected));
+        assert_eq!(parse_with_offset(b"23/Nov/2026:20:24:40 +0000"), Some(expected - 854));
+        assert_eq!(parse_with_offset(b"23/Nov/2026:21:24:40 +0100"), Some(expected - 854));
         assert_eq!(parse_local_millis(b"23/Nov/2026:20:24:40"), None);
         assert_eq!(parse_local_millis(b"23/Foo/2026:20:24:40.854"), None);
         assert_eq!(parse_local_millis(b"23/Nov/2026:25:24:40.854"), None);
@@ -327,14 +276,8 @@ mod tests {
     fn iso_dates() {
         let (micros, len) = parse_iso_micros(b"2026-11-23T21:24:40.854123+01:00 host").unwrap();
         assert_eq!((micros, len), (1_795_465_480_854_123, 32));
-        assert_eq!(
-            parse_iso_micros(b"2026-11-23T20:24:40Z").unwrap().0,
-            1_795_465_480_000_000
-        );
-        assert_eq!(
-            parse_iso_micros(b"2026-11-23T20:24:40.5-00:30").unwrap().0,
-            1_795_467_280_500_000
-        );
+        assert_eq!(parse_iso_micros(b"2026-11-23T20:24:40Z").unwrap().0, 1_795_465_480_000_000);
+        assert_eq!(parse_iso_micros(b"2026-11-23T20:24:40.5-00:30").unwrap().0, 1_795_467_280_500_000);
         assert!(parse_iso_micros(b"2026-11-23 20:24:40Z").is_none());
     }
 

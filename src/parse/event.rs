@@ -12,26 +12,10 @@ pub struct Event {
 
 /// How an event message starts, its kind, and what follows the prefix.
 const PATTERNS: &[(&[u8], &str, Subject)] = &[
-    (
-        b"Health check for server ",
-        "health_check",
-        Subject::ProxySlashServer,
-    ),
-    (
-        b"Health check for backup server ",
-        "health_check",
-        Subject::ProxySlashServer,
-    ),
-    (
-        b"Agent check for server ",
-        "agent_check",
-        Subject::ProxySlashServer,
-    ),
-    (
-        b"Agent check for backup server ",
-        "agent_check",
-        Subject::ProxySlashServer,
-    ),
+    (b"Health check for server ", "health_check", Subject::ProxySlashServer),
+    (b"Health check for backup server ", "health_check", Subject::ProxySlashServer),
+    (b"Agent check for server ", "agent_check", Subject::ProxySlashServer),
+    (b"Agent check for backup server ", "agent_check", Subject::ProxySlashServer),
     (b"Server ", "server_state", Subject::ProxySlashServer),
     (b"Backup Server ", "server_state", Subject::ProxySlashServer),
     (b"backend ", "no_server", Subject::Proxy),
@@ -46,11 +30,7 @@ const PATTERNS: &[(&[u8], &str, Subject)] = &[
     (b"Resuming frontend ", "proxy_state", Subject::Proxy),
     (b"Enabling ", "proxy_state", Subject::None),
     (b"Disabling ", "proxy_state", Subject::None),
-    (
-        b"Cannot bind to source address before connect() for backend ",
-        "backend_error",
-        Subject::Proxy,
-    ),
+    (b"Cannot bind to source address before connect() for backend ", "backend_error", Subject::Proxy),
     (b"[NOTICE]", "process", Subject::None),
     (b"[WARNING]", "process", Subject::None),
     (b"[ALERT]", "process", Subject::None),
@@ -66,25 +46,12 @@ enum Subject {
 /// Recognises an event in `line[message..]`.
 pub fn classify(line: &[u8], message: usize) -> Option<Event> {
     let text = &line[message..];
-    let (prefix, kind, subject) = PATTERNS
-        .iter()
-        .find(|(prefix, ..)| text.starts_with(prefix))?;
+    let (prefix, kind, subject) = PATTERNS.iter().find(|(prefix, ..)| text.starts_with(prefix))?;
     let start = message + prefix.len();
-    let name_end = line[start..]
-        .iter()
-        .position(|&b| b == b' ' || b == b',')
-        .map_or(line.len(), |p| start + p);
+    let name_end = line[start..].iter().position(|&b| b == b' ' || b == b',').map_or(line.len(), |p| start + p);
     // "... for backend be_src." ends with a full stop that is not part of the name.
-    let name_end = if line[start..name_end].ends_with(b".") {
-        name_end - 1
-    } else {
-        name_end
-    };
-    let mut event = Event {
-        kind,
-        proxy: None,
-        server: None,
-    };
+    let name_end = if line[start..name_end].ends_with(b".") { name_end - 1 } else { name_end };
+    let mut event = Event { kind, proxy: None, server: None };
     if name_end == start {
         return Some(event);
     }
@@ -122,22 +89,13 @@ mod tests {
             names("Server be_bk/act is DOWN. 0 active and 1 backup servers left."),
             ("server_state", Some("be_bk"), Some("act"))
         );
-        assert_eq!(
-            names("backend be_kill has no server available!"),
-            ("no_server", Some("be_kill"), None)
-        );
+        assert_eq!(names("backend be_kill has no server available!"), ("no_server", Some("be_kill"), None));
         assert_eq!(
             names("Cannot bind to source address before connect() for backend be_src."),
             ("backend_error", Some("be_src"), None)
         );
-        assert_eq!(
-            names("Proxy fe stopped (cumulated conns: FE: 1, BE: 0)."),
-            ("proxy_state", Some("fe"), None)
-        );
-        assert_eq!(
-            names("[NOTICE]   (1) : New worker (8) forked"),
-            ("process", None, None)
-        );
+        assert_eq!(names("Proxy fe stopped (cumulated conns: FE: 1, BE: 0)."), ("proxy_state", Some("fe"), None));
+        assert_eq!(names("[NOTICE]   (1) : New worker (8) forked"), ("process", None, None));
         assert_eq!(classify(b"127.0.0.1:1 [x", 0), None);
     }
 }

@@ -8,6 +8,8 @@ pub mod syslog;
 pub mod termination;
 pub mod value;
 
+use std::collections::HashSet;
+
 use crate::format::{self, FormatError, builtin};
 use crate::schema::{Col, ColumnSpec};
 use date::LocalZone;
@@ -34,6 +36,8 @@ pub struct FormatSource {
 pub struct Catalogue {
     pub plans: Vec<Plan>,
     pub columns: ColumnSet,
+    /// Frontends whose format the configuration gives: only that format reads them.
+    configured_frontends: HashSet<Vec<u8>>,
 }
 
 impl Catalogue {
@@ -43,39 +47,26 @@ impl Catalogue {
         let mut columns = ColumnSet::default();
         let mut plans = Vec::new();
         for source in sources {
-            let items = format::lex(&source.format).map_err(|error| CatalogueError {
-                name: source.name.clone(),
-                error,
-            })?;
-            let mut plan = Plan::compile(
-                &source.name,
-                &source.format,
-                &items,
-                &source.captures,
-                &mut columns,
-            );
+            let items =
+                format::lex(&source.format).map_err(|error| CatalogueError { name: source.name.clone(), error })?;
+            let mut plan = Plan::compile(&source.name, &source.format, &items, &source.captures, &mut columns);
             plan.frontends = source.frontends.clone();
             plans.push(plan);
         }
         for &(name, standard) in builtin::STANDARD {
             let format = if legacy_timers {
-                builtin::LEGACY
-                    .iter()
-                    .find(|(n, _)| *n == name)
-                    .map_or(standard, |(_, f)| *f)
+                builtin::LEGACY.iter().find(|(n, _)| *n == name).map_or(standard, |(_, f)| *f)
             } else {
                 standard
             };
             let items = format::lex(format).expect("built-in formats lex");
-            plans.push(Plan::compile(
-                name,
-                format,
-                &items,
-                &CaptureNames::default(),
-                &mut columns,
-            ));
+            let mut plan = Plan::compile(name, format, &items, &CaptureNames::default(), &mut columns);
+            plan.any_frontend = builtin::ANY_FRONTEND.contains(&name);
+            plans.push(plan);
         }
-        Ok(Catalogue { plans, columns })
+        let configured_frontends =
+            plans.iter().flat_map(|p| p.frontends.iter().map(|f| f.as_bytes().to_vec())).collect();
+        Ok(Catalogue { plans, columns, configured_frontends })
     }
 
     pub fn standard() -> Catalogue {
@@ -159,8 +150,7 @@ impl<'c> LineParser<'c> {
         let mut best_mismatch: Option<(usize, Mismatch)> = None;
         let mut truncated_plan = None;
         let plans = &self.catalogue.plans;
-        let order = std::iter::once(self.preferred)
-            .chain((0..plans.len()).filter(|&i| i != self.preferred));
+        let order = std::iter::once(self.preferred).chain((0..plans.len()).filter(|&i| i != self.preferred));
         for index in order {
             let plan = &plans[index];
             self.row.clear();
@@ -203,32 +193,29 @@ impl<'c> LineParser<'c> {
                 } else {
                     format!(" (%{})", mismatch.label.trim_start_matches('%'))
                 };
-                format!(
-                    "closest format {}: {}{field} at byte {}",
-                    plan.name,
-                    mismatch.reason,
-                    mismatch.offset + 1
-                )
+                format!("closest format {}: {}{field} at byte {}", plan.name, mismatch.reason, mismatch.offset + 1)
             }
             _ => "not an HAProxy traffic line nor a known HAProxy event".into(),
         })
     }
 
-    /// A format from the configuration only reads its own frontends' lines.
+    /// A format from the configuration reads its own frontends' lines, and only it: a
+    /// standard format that happens to fit (greedy CLF capture slots) would split worse.
     fn check_frontend(&self, plan: &Plan, line: &[u8]) -> Result<(), Mismatch> {
-        if plan.frontends.is_empty() {
+        let configured = &self.catalogue.configured_frontends;
+        if configured.is_empty() || plan.any_frontend || !plan.reads_frontend() {
             return Ok(());
         }
-        let frontend = self.row.get(Col::Frontend.index()).bytes(line);
-        match frontend {
-            Some(name) if plan.frontends.iter().any(|f| f.as_bytes() == name) => Ok(()),
-            _ if !plan.reads_frontend() => Ok(()),
-            _ => Err(Mismatch {
-                step: 0,
-                offset: 0,
-                reason: "frontend logs with another format",
-                label: "",
-            }),
+        let frontend = self.row.get(Col::Frontend.index()).bytes(line).unwrap_or_default();
+        let fits = if plan.frontends.is_empty() {
+            !configured.contains(frontend)
+        } else {
+            plan.frontends.iter().any(|f| f.as_bytes() == frontend)
+        };
+        if fits {
+            Ok(())
+        } else {
+            Err(Mismatch { step: 0, offset: 0, reason: "frontend logs with another format", label: "" })
         }
     }
 
@@ -236,14 +223,15 @@ impl<'c> LineParser<'c> {
         let row = &mut self.row;
         row.set(Col::LogFormat.index(), Value::Static(plan.name));
         row.set(Col::LineTruncated.index(), Value::Bool(truncated));
-        row.set(
-            Col::InvalidUtf8.index(),
-            Value::Bool(std::str::from_utf8(line).is_err()),
-        );
-        for (columns, source) in [
-            (&plan.captures.request, Col::RequestHeaders),
-            (&plan.captures.response, Col::ResponseHeaders),
-        ] {
+        row.set(Col::InvalidUtf8.index(), Value::Bool(std::str::from_utf8(line).is_err()));
+        // The decoded columns read their character from the state itself.
+        let state = row.get(Col::TerminationState.index());
+        for col in [Col::TerminationCause, Col::TerminationPhase, Col::PersistenceCookie, Col::SetCookieAction] {
+            row.set(col.index(), state);
+        }
+        for (columns, source) in
+            [(&plan.captures.request, Col::RequestHeaders), (&plan.captures.response, Col::ResponseHeaders)]
+        {
             if columns.is_empty() {
                 continue;
             }
@@ -254,10 +242,7 @@ impl<'c> LineParser<'c> {
                 }
             }
         }
-        let event_time = match (
-            row.get(Col::RequestTime.index()),
-            row.get(Col::AcceptTime.index()),
-        ) {
+        let event_time = match (row.get(Col::RequestTime.index()), row.get(Col::AcceptTime.index())) {
             (Value::Time(t), _) | (_, Value::Time(t)) => Some(t),
             _ => None,
         };
@@ -273,46 +258,23 @@ impl<'c> LineParser<'c> {
     }
 }
 
-fn set_header(
-    row: &mut Row,
-    header: &Header,
-    zone: &mut LocalZone,
-    event_ms: Option<i64>,
-    year: i64,
-) {
+fn set_header(row: &mut Row, header: &Header, zone: &mut LocalZone, event_ms: Option<i64>, year: i64) {
     if let Some(micros) = header_micros(header, zone, event_ms, year) {
         row.set(Col::SyslogTime.index(), Value::Time(micros));
     }
     let range = |r: Option<(usize, usize)>| r.map_or(Value::Null, |(s, e)| Value::text(s, e));
     row.set(Col::SyslogHost.index(), range(header.host));
     row.set(Col::SyslogTag.index(), range(header.tag));
-    row.set(
-        Col::SyslogStructuredData.index(),
-        range(header.structured_data),
-    );
-    row.set(
-        Col::SyslogPid.index(),
-        header.pid.map_or(Value::Null, Value::Int),
-    );
-    row.set(
-        Col::SyslogFacility.index(),
-        header.facility().map_or(Value::Null, Value::Static),
-    );
-    row.set(
-        Col::SyslogSeverity.index(),
-        header.severity().map_or(Value::Null, Value::Static),
-    );
+    row.set(Col::SyslogStructuredData.index(), range(header.structured_data));
+    row.set(Col::SyslogPid.index(), header.pid.map_or(Value::Null, Value::Int));
+    row.set(Col::SyslogFacility.index(), header.facility().map_or(Value::Null, Value::Static));
+    row.set(Col::SyslogSeverity.index(), header.severity().map_or(Value::Null, Value::Static));
 }
 
 /// The header time as UTC µs. RFC3164 dates have no year: take the one that puts the
 /// header closest to the line's own date (a line accepted on Dec 31 may be emitted on
 /// Jan 1), or the reference year when the line has no date.
-fn header_micros(
-    header: &Header,
-    zone: &mut LocalZone,
-    event_ms: Option<i64>,
-    year: i64,
-) -> Option<i64> {
+fn header_micros(header: &Header, zone: &mut LocalZone, event_ms: Option<i64>, year: i64) -> Option<i64> {
     match header.time {
         HeaderTime::None => None,
         HeaderTime::Instant(micros) => Some(micros),
@@ -344,9 +306,7 @@ mod tests {
     }
 
     fn text<'a>(line: &'a str, row: &Row, col: Col) -> Option<&'a str> {
-        row.get(col.index())
-            .bytes(line.as_bytes())
-            .map(|b| std::str::from_utf8(b).unwrap())
+        row.get(col.index()).bytes(line.as_bytes()).map(|b| std::str::from_utf8(b).unwrap())
     }
 
     #[test]
@@ -372,52 +332,30 @@ mod tests {
                 "127.0.0.1 - - [23/Nov/2026:20:24:37 +0000] \"TCP \" 000 211 \"\" \"\" 33660 640 \"fe_tcpclf\" \"betcp\" \"s1\" 0 1 0 2 18 ---- 1 1 0 0 0 0 0 \"\" \"\" ",
                 "tcplog_clf",
             ),
-            (
-                "Connect from 127.0.0.1:46188 to 127.0.0.1:18083 (fe_defhttp/HTTP)",
-                "connect",
-            ),
+            ("Connect from 127.0.0.1:46188 to 127.0.0.1:18083 (fe_defhttp/HTTP)", "connect"),
             ("Connect to unix:3 (fe/TCP)", "connect"),
-            (
-                "::1:56882 [23/Nov/2026:20:36:22.034] fe_https/2: SSL handshake failure",
-                "connection_error",
-            ),
-            (
-                "unknown [23/Nov/2026:20:36:22.034] fe_https/2: Timeout during SSL handshake",
-                "connection_error",
-            ),
+            ("::1:56882 [23/Nov/2026:20:36:22.034] fe_https/2: SSL handshake failure", "connection_error"),
+            ("unknown [23/Nov/2026:20:36:22.034] fe_https/2: Timeout during SSL handshake", "connection_error"),
         ];
         for (line, format) in cases {
             let (outcome, row) = parse(line);
             assert_eq!(outcome, Outcome::Traffic, "{line}");
-            assert_eq!(
-                row.get(Col::LogFormat.index()),
-                Value::Static(format),
-                "{line}"
-            );
-            assert_eq!(
-                row.get(Col::LineTruncated.index()),
-                Value::Bool(false),
-                "{line}"
-            );
+            assert_eq!(row.get(Col::LogFormat.index()), Value::Static(format), "{line}");
+            assert_eq!(row.get(Col::LineTruncated.index()), Value::Bool(false), "{line}");
         }
     }
 
     #[test]
     fn header_fields_and_year_from_the_message_date() {
-        let line = "<134>Jan  1 00:00:01 haproxy[7]: 127.0.0.1:1 [31/Dec/2026:23:59:59.000] fe be/s 1/0/2 3 -- 1/1/1/1/0 0/0";
+        let line =
+            "<134>Jan  1 00:00:01 haproxy[7]: 127.0.0.1:1 [31/Dec/2026:23:59:59.000] fe be/s 1/0/2 3 -- 1/1/1/1/0 0/0";
         let (outcome, row) = parse(line);
         assert_eq!(outcome, Outcome::Traffic);
         assert_eq!(text(line, &row, Col::SyslogTag), Some("haproxy"));
         assert_eq!(row.get(Col::SyslogPid.index()), Value::Int(7));
-        assert_eq!(
-            row.get(Col::SyslogFacility.index()),
-            Value::Static("local0")
-        );
+        assert_eq!(row.get(Col::SyslogFacility.index()), Value::Static("local0"));
         let jan_first_2027 = date::days_from_civil(2027, 1, 1) * 86_400_000;
-        assert_eq!(
-            row.get(Col::SyslogTime.index()),
-            Value::Time((jan_first_2027 + 1000) * 1000)
-        );
+        assert_eq!(row.get(Col::SyslogTime.index()), Value::Time((jan_first_2027 + 1000) * 1000));
     }
 
     #[test]
@@ -434,23 +372,13 @@ mod tests {
 
     #[test]
     fn events_are_recognised_and_garbage_is_rejected_with_a_reason() {
-        let (outcome, _) =
-            parse("<137>Nov 23 20:36:01 haproxy[2908]: Server be_ckpersist/s3 is DOWN.");
+        let (outcome, _) = parse("<137>Nov 23 20:36:01 haproxy[2908]: Server be_ckpersist/s3 is DOWN.");
         assert!(matches!(outcome, Outcome::Event(e, _) if e.kind == "server_state"));
         let (outcome, _) = parse("Nov 23 20:36:01 myhost sshd[1]: Accepted publickey for root");
-        assert_eq!(
-            outcome,
-            Outcome::Rejected("not an HAProxy traffic line nor a known HAProxy event".into())
-        );
-        let (outcome, _) =
-            parse("127.0.0.1:1 [23/Nov/2026:20:24:30.050] fe be/s 0/0/x 1 -- 1/1/1/1/0 0/0");
-        let Outcome::Rejected(reason) = outcome else {
-            panic!()
-        };
-        assert!(
-            reason.starts_with("closest format ") && reason.ends_with(" at byte 52"),
-            "{reason}"
-        );
+        assert_eq!(outcome, Outcome::Rejected("not an HAProxy traffic line nor a known HAProxy event".into()));
+        let (outcome, _) = parse("127.0.0.1:1 [23/Nov/2026:20:24:30.050] fe be/s 0/0/x 1 -- 1/1/1/1/0 0/0");
+        let Outcome::Rejected(reason) = outcome else { panic!() };
+        assert!(reason.starts_with("closest format ") && reason.ends_with(" at byte 52"), "{reason}");
         assert_eq!(parse("").0, Outcome::Rejected("empty line".into()));
         assert_eq!(parse("\r").0, Outcome::Rejected("empty line".into()));
     }
@@ -471,13 +399,7 @@ mod tests {
         };
         let catalogue = Box::leak(Box::new(Catalogue::new(&[source], false).unwrap()));
         let mut parser = LineParser::new(catalogue, LocalZone::utc(), 2026);
-        assert_eq!(
-            parser.parse(b"1.2.3.4:5 [23/Nov/2026:20:24:30.050] fe_x 200"),
-            Outcome::Traffic
-        );
-        assert!(matches!(
-            parser.parse(b"1.2.3.4:5 [23/Nov/2026:20:24:30.050] fe_y 200"),
-            Outcome::Rejected(_)
-        ));
+        assert_eq!(parser.parse(b"1.2.3.4:5 [23/Nov/2026:20:24:30.050] fe_x 200"), Outcome::Traffic);
+        assert!(matches!(parser.parse(b"1.2.3.4:5 [23/Nov/2026:20:24:30.050] fe_y 200"), Outcome::Rejected(_)));
     }
 }

@@ -24,9 +24,7 @@ pub struct ColumnSet {
 
 impl Default for ColumnSet {
     fn default() -> Self {
-        ColumnSet {
-            specs: Col::ALL.iter().map(|c| c.spec()).collect(),
-        }
+        ColumnSet { specs: Col::ALL.iter().map(|c| c.spec()).collect() }
     }
 }
 
@@ -154,6 +152,9 @@ pub struct Plan {
     pub steps: Vec<Step>,
     /// Frontends the configuration gives this format; empty means any.
     pub frontends: Vec<String>,
+    /// Lines every frontend may write whatever its format ('Connect from', connection
+    /// errors): the configuration's format does not replace them.
+    pub any_frontend: bool,
     pub captures: CaptureColumns,
 }
 
@@ -182,24 +183,14 @@ pub enum Fit {
 }
 
 impl Plan {
-    pub fn compile(
-        name: &str,
-        format: &str,
-        items: &[Item],
-        captures: &CaptureNames,
-        columns: &mut ColumnSet,
-    ) -> Plan {
+    pub fn compile(name: &str, format: &str, items: &[Item], captures: &CaptureNames, columns: &mut ColumnSet) -> Plan {
         let mut steps = Vec::with_capacity(items.len());
         for item in items {
             steps.push(match item {
                 Item::Literal(bytes) => Step::Literal(bytes.clone().into_boxed_slice()),
                 Item::Separator => Step::Separator,
-                Item::Alias { alias, flags, .. } => {
-                    Step::Field(alias_step(*alias, *flags, captures))
-                }
-                Item::Sample { expr, flags, name } => {
-                    Step::Field(sample_step(expr, name.as_deref(), *flags, columns))
-                }
+                Item::Alias { alias, flags, .. } => Step::Field(alias_step(*alias, *flags, captures)),
+                Item::Sample { expr, flags, name } => Step::Field(sample_step(expr, name.as_deref(), *flags, columns)),
             });
         }
         // A field ends where the next thing the format prints begins.
@@ -220,24 +211,14 @@ impl Plan {
                 .iter()
                 .map(|n| {
                     let doc = format!("captured {} '{n}'", prefix.replace('_', " "));
-                    columns.extra(
-                        &format!("{prefix}_{}", sanitize_name(n)),
-                        ColumnKind::Utf8,
-                        doc,
-                    )
+                    columns.extra(&format!("{prefix}_{}", sanitize_name(n)), ColumnKind::Utf8, doc)
                 })
                 .collect()
         };
-        if steps
-            .iter()
-            .any(|s| matches!(s, Step::Field(f) if f.column == Col::RequestHeaders.index()))
-        {
+        if steps.iter().any(|s| matches!(s, Step::Field(f) if f.column == Col::RequestHeaders.index())) {
             capture_columns.request = named("request_header", &captures.request);
         }
-        if steps
-            .iter()
-            .any(|s| matches!(s, Step::Field(f) if f.column == Col::ResponseHeaders.index()))
-        {
+        if steps.iter().any(|s| matches!(s, Step::Field(f) if f.column == Col::ResponseHeaders.index())) {
             capture_columns.response = named("response_header", &captures.response);
         }
         Plan {
@@ -247,18 +228,13 @@ impl Plan {
             format: format.to_string(),
             steps,
             frontends: Vec::new(),
+            any_frontend: false,
             captures: capture_columns,
         }
     }
 
     /// Reads `line[start..]` into `row`. Values are offsets into `line`.
-    pub fn read(
-        &self,
-        line: &[u8],
-        start: usize,
-        row: &mut Row,
-        zone: &mut LocalZone,
-    ) -> Result<Fit, Mismatch> {
+    pub fn read(&self, line: &[u8], start: usize, row: &mut Row, zone: &mut LocalZone) -> Result<Fit, Mismatch> {
         self.read_steps(0, start, false, line, row, zone)
     }
 
@@ -310,8 +286,8 @@ impl Plan {
                     if field.quoted && !field.parse.encoded() && line[pos] == b'"' {
                         return self.read_raw_quoted(index, field, pos, line, row, zone);
                     }
-                    let (next, cut) = read_field(field, line, pos, row, zone)
-                        .map_err(|reason| mismatch(pos, reason, field.label))?;
+                    let (next, cut) =
+                        read_field(field, line, pos, row, zone).map_err(|reason| mismatch(pos, reason, field.label))?;
                     if next > pos {
                         printed_since_separator = true;
                     }
@@ -364,15 +340,13 @@ impl Plan {
                     }
                 }
             }
-            let stored =
-                store(field, line, pos + 1, close, false, row).map_err(|reason| Mismatch {
-                    step: index,
-                    offset: pos,
-                    reason,
-                    label: field.label,
-                });
-            match stored.and_then(|()| self.read_steps(index + 1, close + 1, true, line, row, zone))
-            {
+            let stored = store(field, line, pos + 1, close, false, row).map_err(|reason| Mismatch {
+                step: index,
+                offset: pos,
+                reason,
+                label: field.label,
+            });
+            match stored.and_then(|()| self.read_steps(index + 1, close + 1, true, line, row, zone)) {
                 Ok(fit) => return Ok(fit),
                 Err(mismatch) => {
                     first_mismatch.get_or_insert(mismatch);
@@ -397,29 +371,20 @@ impl Plan {
 
     /// The line ended before step `index`: complete if nothing that must print remains.
     fn cut_short(&self, index: usize) -> Fit {
-        let rest_may_be_empty = self.steps[index.min(self.steps.len())..]
-            .iter()
-            .all(|s| match s {
-                Step::Separator => true,
-                Step::Field(f) => matches!(
-                    f.parse,
-                    FieldParse::CaptureBlock | FieldParse::CaptureSlots | FieldParse::Query
-                ),
-                Step::Literal(_) => false,
-            });
-        if rest_may_be_empty {
-            Fit::Complete
-        } else {
-            Fit::Truncated
-        }
+        let rest_may_be_empty = self.steps[index.min(self.steps.len())..].iter().all(|s| match s {
+            Step::Separator => true,
+            Step::Field(f) => {
+                matches!(f.parse, FieldParse::CaptureBlock | FieldParse::CaptureSlots | FieldParse::Query)
+            }
+            Step::Literal(_) => false,
+        });
+        if rest_may_be_empty { Fit::Complete } else { Fit::Truncated }
     }
 
     /// True when the plan reads the frontend name, so rows can be checked against the
     /// frontends the configuration gives this format.
     pub fn reads_frontend(&self) -> bool {
-        self.steps
-            .iter()
-            .any(|s| matches!(s, Step::Field(f) if f.column == Col::Frontend.index()))
+        self.steps.iter().any(|s| matches!(s, Step::Field(f) if f.column == Col::Frontend.index()))
     }
 }
 
@@ -556,10 +521,7 @@ fn sample_step(expr: &str, name: Option<&str>, flags: Flags, columns: &mut Colum
     let column_name = sanitize_name(name.unwrap_or(expr));
     let doc = format!("sample expression %[{expr}]");
     let column = columns.extra(&column_name, ColumnKind::Utf8, doc);
-    FieldStep {
-        column,
-        ..field(Col::SourceFile, FieldParse::Text, flags, "%[sample]")
-    }
+    FieldStep { column, ..field(Col::SourceFile, FieldParse::Text, flags, "%[sample]") }
 }
 
 /// Reads one field at `pos`. Returns where the next step starts, and whether the line
@@ -585,10 +547,7 @@ fn read_field(
             } else {
                 date::parse_with_offset(text).map(Value::Time)
             };
-            row.set(
-                field.column,
-                value.ok_or("expected a date like 23/Nov/2026:20:24:40.854")?,
-            );
+            row.set(field.column, value.ok_or("expected a date like 23/Nov/2026:20:24:40.854")?);
             return Ok((pos + width, false));
         }
         TermState(width) => {
@@ -613,11 +572,7 @@ fn read_field(
                     let end = pos + 1 + close;
                     row.set(
                         field.column,
-                        Value::Captures {
-                            start: pos as u32 + 1,
-                            end: end as u32,
-                            style: CaptureStyle::Braced,
-                        },
+                        Value::Captures { start: pos as u32 + 1, end: end as u32, style: CaptureStyle::Braced },
                     );
                     Ok((end + 1, false))
                 }
@@ -675,7 +630,10 @@ fn store(
     if cut && !matches!(field.parse, Request | EncodedText | Text) {
         return Ok(());
     }
-    let dash = text == b"-" || (field.quoted && text.is_empty());
+    // HTTP aliases print <BADREQ> when there was no valid request: nothing to store.
+    let dash = text == b"-"
+        || (field.quoted && text.is_empty())
+        || (text == b"<BADREQ>" && matches!(field.parse, EncodedText | PathWithAuthority | Query));
     match field.parse {
         Text | EncodedText | PathWithAuthority | Query if dash => {}
         Text => row.set(field.column, Value::text(start, end)),
@@ -698,9 +656,7 @@ fn store(
                 let value = if field.hex && field.parse != Integer {
                     parse_hex(text)
                 } else if field.parse == Millis {
-                    date::digits(text)
-                        .filter(|_| text.len() <= 3)
-                        .map(i64::from)
+                    date::digits(text).filter(|_| text.len() <= 3).map(i64::from)
                 } else {
                     parse_int(text)
                 };
@@ -725,19 +681,12 @@ fn store(
                 Some(b'+') => (true, &text[1..]),
                 _ => (false, text),
             };
-            row.set(
-                field.column,
-                Value::Int(parse_int(digits).ok_or("expected a number")?),
-            );
+            row.set(field.column, Value::Int(parse_int(digits).ok_or("expected a number")?));
             row.set(Col::Redispatched.index(), Value::Bool(plus));
         }
         Epoch => {
             if !dash {
-                let seconds = if field.hex {
-                    parse_hex(text)
-                } else {
-                    parse_int(text)
-                };
+                let seconds = if field.hex { parse_hex(text) } else { parse_int(text) };
                 let seconds = seconds.ok_or("expected Unix seconds")?;
                 row.set(field.column, Value::Time(seconds * 1000));
             }
@@ -764,11 +713,7 @@ fn store(
 }
 
 /// The extent of an unquoted field: `(start, end, next, cut)`.
-fn token_extent(
-    field: &FieldStep,
-    line: &[u8],
-    pos: usize,
-) -> Result<(usize, usize, usize, bool), &'static str> {
+fn token_extent(field: &FieldStep, line: &[u8], pos: usize) -> Result<(usize, usize, usize, bool), &'static str> {
     let len = line.len();
     let rest = &line[pos..];
     if field.parse == FieldParse::Request && field.end != FieldEnd::EndOfLine {
@@ -840,11 +785,7 @@ fn read_capture_slots(
     let len = line.len();
     let mut at = pos;
     let mut count = 0;
-    let style = if line[pos] == b'"' {
-        CaptureStyle::QuotedSlots
-    } else {
-        CaptureStyle::BareSlots
-    };
+    let style = if line[pos] == b'"' { CaptureStyle::QuotedSlots } else { CaptureStyle::BareSlots };
     let mut cut = false;
     loop {
         if let Some(wanted) = field.slots
@@ -853,7 +794,7 @@ fn read_capture_slots(
             break;
         }
         if at >= len {
-            cut = field.slots.is_some_and(|wanted| count < wanted);
+            cut = count > 0 && field.slots.is_some_and(|wanted| count < wanted);
             break;
         }
         if count > 0 {
@@ -890,14 +831,7 @@ fn read_capture_slots(
         }
     }
     if count > 0 && !cut {
-        row.set(
-            field.column,
-            Value::Captures {
-                start: pos as u32,
-                end: at as u32,
-                style,
-            },
-        );
+        row.set(field.column, Value::Captures { start: pos as u32, end: at as u32, style });
     }
     Ok((at, cut))
 }
@@ -1014,20 +948,12 @@ mod tests {
 
     fn plan(format: &str) -> (Plan, ColumnSet) {
         let mut columns = ColumnSet::default();
-        let plan = Plan::compile(
-            "test",
-            format,
-            &lex(format).unwrap(),
-            &CaptureNames::default(),
-            &mut columns,
-        );
+        let plan = Plan::compile("test", format, &lex(format).unwrap(), &CaptureNames::default(), &mut columns);
         (plan, columns)
     }
 
     fn text(line: &str, row: &Row, col: Col) -> Option<String> {
-        row.get(col.index())
-            .bytes(line.as_bytes())
-            .map(|b| String::from_utf8_lossy(b).into_owned())
+        row.get(col.index()).bytes(line.as_bytes()).map(|b| String::from_utf8_lossy(b).into_owned())
     }
 
     #[test]
@@ -1035,10 +961,7 @@ mod tests {
         let (plan, columns) = plan(builtin::HTTPLOG);
         let line = r#"::1:33976 [23/Nov/2026:20:24:29.958] fe_http~ be/s1 0/0/1/-1/1 200 +202 - SID=abc ---- 1/1/0/0/+1 0/3 {[::1]:8080|curl/7.88.1} {} "GET https://h:1/v6?a=1 HTTP/2.0""#;
         let mut row = Row::new(columns.specs.len());
-        assert_eq!(
-            plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc()),
-            Ok(Fit::Complete)
-        );
+        assert_eq!(plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc()), Ok(Fit::Complete));
         assert_eq!(text(line, &row, Col::ClientIp).as_deref(), Some("::1"));
         assert_eq!(row.get(Col::ClientPort.index()), Value::Int(33976));
         assert_eq!(text(line, &row, Col::Frontend).as_deref(), Some("fe_http"));
@@ -1049,16 +972,10 @@ mod tests {
         assert_eq!(row.get(Col::Redispatched.index()), Value::Bool(true));
         assert_eq!(row.get(Col::BackendQueue.index()), Value::Int(3));
         assert_eq!(text(line, &row, Col::RequestCookie), None);
-        assert_eq!(
-            text(line, &row, Col::ResponseCookie).as_deref(),
-            Some("SID=abc")
-        );
+        assert_eq!(text(line, &row, Col::ResponseCookie).as_deref(), Some("SID=abc"));
         assert_eq!(text(line, &row, Col::Path).as_deref(), Some("/v6"));
         assert_eq!(text(line, &row, Col::Query).as_deref(), Some("a=1"));
-        assert_eq!(
-            text(line, &row, Col::HttpVersion).as_deref(),
-            Some("HTTP/2.0")
-        );
+        assert_eq!(text(line, &row, Col::HttpVersion).as_deref(), Some("HTTP/2.0"));
         assert_eq!(row.get(Col::RequestTruncated.index()), Value::Bool(false));
     }
 
@@ -1067,15 +984,9 @@ mod tests {
         let (plan, columns) = plan(builtin::HTTPLOG);
         let line = r#"127.0.0.1:35252 [23/Nov/2026:20:24:30.050] fe_http fe_http/<NOSRV> -1/-1/-1/-1/0 400 0 - - PR-- 1/1/0/0/0 0/0 "<BADREQ>""#;
         let mut row = Row::new(columns.specs.len());
-        assert_eq!(
-            plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc()),
-            Ok(Fit::Complete)
-        );
+        assert_eq!(plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc()), Ok(Fit::Complete));
         assert_eq!(row.get(Col::RequestHeaders.index()), Value::Null);
-        assert_eq!(
-            text(line, &row, Col::RequestLine).as_deref(),
-            Some("<BADREQ>")
-        );
+        assert_eq!(text(line, &row, Col::RequestLine).as_deref(), Some("<BADREQ>"));
         assert_eq!(row.get(Col::Method.index()), Value::Null);
     }
 
@@ -1084,10 +995,7 @@ mod tests {
         let (plan, columns) = plan(builtin::HTTPLOG);
         let line = r#"127.0.0.1:1 [23/Nov/2026:20:24:30.050] fe be/s 0/0/0/1/1 200 9 - - ---- 1/1/0/0/0 0/0 "GET /ok?pad=aaaa"#;
         let mut row = Row::new(columns.specs.len());
-        assert_eq!(
-            plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc()),
-            Ok(Fit::Truncated)
-        );
+        assert_eq!(plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc()), Ok(Fit::Truncated));
         assert_eq!(text(line, &row, Col::Uri).as_deref(), Some("/ok?pad=aaaa"));
         assert_eq!(row.get(Col::RequestTruncated.index()), Value::Bool(true));
     }
@@ -1097,10 +1005,7 @@ mod tests {
         let (plan, columns) = plan(builtin::TCPLOG);
         let line = "127.0.0.1:1 [23/Nov/2026:20:24:30.050] fe be/s 1/0/12";
         let mut row = Row::new(columns.specs.len());
-        assert_eq!(
-            plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc()),
-            Ok(Fit::Truncated)
-        );
+        assert_eq!(plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc()), Ok(Fit::Truncated));
         assert_eq!(row.get(Col::ConnectMs.index()), Value::Int(0));
         assert_eq!(row.get(Col::TotalMs.index()), Value::Null);
     }
@@ -1108,58 +1013,34 @@ mod tests {
     #[test]
     fn tcplog_does_not_read_an_http_line() {
         let (plan, columns) = plan(builtin::TCPLOG);
-        let line = "127.0.0.1:1 [23/Nov/2026:20:24:30.050] fe be/s 0/0/0/1/1 200 9 - - ---- 1/1/0/0/0 0/0 \"GET / HTTP/1.1\"";
+        let line =
+            "127.0.0.1:1 [23/Nov/2026:20:24:30.050] fe be/s 0/0/0/1/1 200 9 - - ---- 1/1/0/0/0 0/0 \"GET / HTTP/1.1\"";
         let mut row = Row::new(columns.specs.len());
-        let mismatch = plan
-            .read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc())
-            .unwrap_err();
-        assert_eq!(
-            (mismatch.reason, mismatch.label),
-            ("expected a number", "Tt")
-        );
+        let mismatch = plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc()).unwrap_err();
+        assert_eq!((mismatch.reason, mismatch.label), ("expected a number", "Tt"));
     }
 
     #[test]
     fn clf_lines_with_quoted_fields_and_slots() {
         let mut columns = ColumnSet::default();
-        let captures = CaptureNames {
-            request: vec!["Host".into(), "User-Agent".into()],
-            response: vec!["Content-Type".into()],
-        };
+        let captures =
+            CaptureNames { request: vec!["Host".into(), "User-Agent".into()], response: vec!["Content-Type".into()] };
         let format = builtin::HTTPLOG_CLF;
-        let plan = Plan::compile(
-            "clf",
-            format,
-            &lex(format).unwrap(),
-            &captures,
-            &mut columns,
-        );
+        let plan = Plan::compile("clf", format, &lex(format).unwrap(), &captures, &mut columns);
         let line = r#"127.0.0.1 - - [23/Nov/2026:20:36:29 +0000] "GET /ok HTTP/1.1" 200 96 "" "" 47980 082 "fe_clf" "be_app" "app1" 0 0 0 3 3 ---- 2 2 1 1 +0 0 0 "" "SID=a" "127.0.0.1:18082" "corpus client" "text/plain""#;
         let mut row = Row::new(columns.specs.len());
-        assert_eq!(
-            plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc()),
-            Ok(Fit::Complete)
-        );
+        assert_eq!(plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc()), Ok(Fit::Complete));
         assert_eq!(text(line, &row, Col::Frontend).as_deref(), Some("fe_clf"));
         assert_eq!(row.get(Col::AcceptMillis.index()), Value::Int(82));
         assert_eq!(row.get(Col::Redispatched.index()), Value::Bool(true));
         assert_eq!(text(line, &row, Col::RequestCookie), None);
-        assert_eq!(
-            text(line, &row, Col::ResponseCookie).as_deref(),
-            Some("SID=a")
-        );
+        assert_eq!(text(line, &row, Col::ResponseCookie).as_deref(), Some("SID=a"));
         let Value::Captures { start, end, .. } = row.get(Col::RequestHeaders.index()) else {
             panic!("no request captures");
         };
-        assert_eq!(
-            &line[start as usize..end as usize],
-            r#""127.0.0.1:18082" "corpus client""#
-        );
+        assert_eq!(&line[start as usize..end as usize], r#""127.0.0.1:18082" "corpus client""#);
         assert_eq!(plan.captures.request.len(), 2);
-        assert_eq!(
-            columns.specs[plan.captures.response[0]].name,
-            "response_header_content_type"
-        );
+        assert_eq!(columns.specs[plan.captures.response[0]].name, "response_header_content_type");
     }
 
     #[test]
@@ -1167,19 +1048,9 @@ mod tests {
         let (plan, columns) = plan(r#"%{+Q}[var(txn.ua)] %ST"#);
         let line = r#""say "hi" now" 200"#;
         let mut row = Row::new(columns.specs.len());
-        assert_eq!(
-            plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc()),
-            Ok(Fit::Complete)
-        );
-        let extra = columns
-            .specs
-            .iter()
-            .position(|s| s.name == "var_txn_ua")
-            .unwrap();
-        assert_eq!(
-            row.get(extra).bytes(line.as_bytes()),
-            Some(&b"say \"hi\" now"[..])
-        );
+        assert_eq!(plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc()), Ok(Fit::Complete));
+        let extra = columns.specs.iter().position(|s| s.name == "var_txn_ua").unwrap();
+        assert_eq!(row.get(extra).bytes(line.as_bytes()), Some(&b"say \"hi\" now"[..]));
         assert_eq!(row.get(Col::Status.index()), Value::Int(200));
     }
 
@@ -1188,35 +1059,20 @@ mod tests {
         let (plan, columns) = plan("%{+X}o %ci:%cp %Ts");
         let line = "7F000001:CA38 6B04A3D8";
         let mut row = Row::new(columns.specs.len());
-        assert_eq!(
-            plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc()),
-            Ok(Fit::Complete)
-        );
+        assert_eq!(plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc()), Ok(Fit::Complete));
         assert_eq!(row.get(Col::ClientIp.index()), Value::Ipv4(0x7F00_0001));
         assert_eq!(row.get(Col::ClientPort.index()), Value::Int(0xCA38));
-        assert_eq!(
-            row.get(Col::AcceptTime.index()),
-            Value::Time(0x6B04_A3D8 * 1000)
-        );
+        assert_eq!(row.get(Col::AcceptTime.index()), Value::Time(0x6B04_A3D8 * 1000));
     }
 
     #[test]
     fn empty_query_on_3x_vanishes_with_its_space() {
         let (plan, columns) = plan("%HP %HQ %ST");
         let mut row = Row::new(columns.specs.len());
-        assert_eq!(
-            plan.read(b"/a 200", 0, &mut row, &mut LocalZone::utc()),
-            Ok(Fit::Complete)
-        );
+        assert_eq!(plan.read(b"/a 200", 0, &mut row, &mut LocalZone::utc()), Ok(Fit::Complete));
         assert_eq!(row.get(Col::Status.index()), Value::Int(200));
         row.clear();
-        assert_eq!(
-            plan.read(b"/a ?x=1 200", 0, &mut row, &mut LocalZone::utc()),
-            Ok(Fit::Complete)
-        );
-        assert_eq!(
-            row.get(Col::Query.index()).bytes(b"/a ?x=1 200"),
-            Some(&b"x=1"[..])
-        );
+        assert_eq!(plan.read(b"/a ?x=1 200", 0, &mut row, &mut LocalZone::utc()), Ok(Fit::Complete));
+        assert_eq!(row.get(Col::Query.index()).bytes(b"/a ?x=1 200"), Some(&b"x=1"[..]));
     }
 }

@@ -32,13 +32,10 @@ pub enum HeaderTime {
 }
 
 pub const FACILITIES: [&str; 24] = [
-    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "auth2",
-    "ftp", "ntp", "audit", "alert", "cron2", "local0", "local1", "local2", "local3", "local4",
-    "local5", "local6", "local7",
+    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "auth2", "ftp", "ntp", "audit",
+    "alert", "cron2", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
 ];
-pub const SEVERITIES: [&str; 8] = [
-    "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug",
-];
+pub const SEVERITIES: [&str; 8] = ["emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"];
 
 impl Header {
     pub fn facility(&self) -> Option<&'static str> {
@@ -140,9 +137,7 @@ fn tag(line: &[u8], start: usize, end: usize) -> Option<((usize, usize), Option<
         None => (body, None),
     };
     let is_program = !name.is_empty()
-        && name
-            .iter()
-            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'/'))
+        && name.iter().all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'/'))
         && !name.iter().all(|b| b.is_ascii_digit() || *b == b'.');
     is_program.then_some(((start, start + name.len()), pid, end + 1))
 }
@@ -217,8 +212,7 @@ mod tests {
 
     #[test]
     fn haproxy_local_format() {
-        let line =
-            b"<134>Nov 23 20:24:41 haproxy[16835]: 127.0.0.1:52404 [23/Nov/2026:20:24:41.082] fe";
+        let line = b"<134>Nov 23 20:24:41 haproxy[16835]: 127.0.0.1:52404 [23/Nov/2026:20:24:41.082] fe";
         let header = parse_header(line);
         assert_eq!(header.facility(), Some("local0"));
         assert_eq!(header.severity(), Some("info"));
@@ -226,10 +220,7 @@ mod tests {
         assert_eq!(header.pid, Some(16835));
         assert_eq!(header.host, None);
         assert!(matches!(header.time, HeaderTime::Legacy(_)));
-        assert_eq!(
-            message(line),
-            "127.0.0.1:52404 [23/Nov/2026:20:24:41.082] fe"
-        );
+        assert_eq!(message(line), "127.0.0.1:52404 [23/Nov/2026:20:24:41.082] fe");
     }
 
     #[test]
@@ -239,8 +230,7 @@ mod tests {
         assert_eq!(header.severity(), Some("err"));
         assert_eq!(text(line, header.host), Some("myhost.example"));
         assert_eq!(message(line), "msg");
-        let line =
-            b"Nov 23 20:36:29 myhost haproxy[2908]: 127.0.0.1 - - [23/Nov/2026:20:36:29 +0000]";
+        let line = b"Nov 23 20:36:29 myhost haproxy[2908]: 127.0.0.1 - - [23/Nov/2026:20:36:29 +0000]";
         let header = parse_header(line);
         assert_eq!(header.priority, None);
         assert_eq!(text(line, header.host), Some("myhost"));
@@ -258,11 +248,7 @@ mod tests {
         assert_eq!(text(line, header.tag), Some("haproxy"));
         assert_eq!(header.pid, Some(16835));
         assert_eq!(header.time, HeaderTime::Instant(1_795_465_481_087_268));
-        assert!(
-            text(line, header.structured_data)
-                .unwrap()
-                .starts_with("[exampleSDID@1234")
-        );
+        assert!(text(line, header.structured_data).unwrap().starts_with("[exampleSDID@1234"));
         assert_eq!(message(line), "127.0.0.1:52404 x");
         let line = b"<134>1 2026-11-23T21:25:20.623767+01:00 myhost.example haproxy 17559 - - Connect from";
         assert_eq!(message(line), "Connect from");
@@ -274,18 +260,10 @@ mod tests {
         assert_eq!(message(b"<134>127.0.0.1:52404 [x"), "127.0.0.1:52404 [x");
         let short = parse_header(b"<6>127.0.0.1:52404 [x");
         assert_eq!((short.facility(), short.severity()), (None, Some("info")));
-        let line =
-            b"<6>2026-11-23T20:24:41.087293+00:00 127.0.0.1:52404 [23/Nov/2026:20:24:41.082] fe";
-        assert_eq!(
-            message(line),
-            "127.0.0.1:52404 [23/Nov/2026:20:24:41.082] fe"
-        );
-        let line =
-            b"2026-11-23T20:24:41.087296+00:00 127.0.0.1:52404 [23/Nov/2026:20:24:41.082] fe";
-        assert_eq!(
-            message(line),
-            "127.0.0.1:52404 [23/Nov/2026:20:24:41.082] fe"
-        );
+        let line = b"<6>2026-11-23T20:24:41.087293+00:00 127.0.0.1:52404 [23/Nov/2026:20:24:41.082] fe";
+        assert_eq!(message(line), "127.0.0.1:52404 [23/Nov/2026:20:24:41.082] fe");
+        let line = b"2026-11-23T20:24:41.087296+00:00 127.0.0.1:52404 [23/Nov/2026:20:24:41.082] fe";
+        assert_eq!(message(line), "127.0.0.1:52404 [23/Nov/2026:20:24:41.082] fe");
         let line = b"2026-11-23T20:24:41.087296+00:00 myhost haproxy[1]: fe_https/1: x";
         assert_eq!(message(line), "fe_https/1: x");
         assert_eq!(

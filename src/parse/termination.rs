@@ -90,9 +90,8 @@ pub fn dictionary(position: u8) -> Arc<StringArray> {
     let all = DICTIONARIES.get_or_init(|| {
         std::array::from_fn(|p| {
             let decode = decoder(p as u8);
-            let values: Vec<String> = (0..=255u8)
-                .map(|b| decode(b).map_or_else(|| char::from(b).to_string(), str::to_string))
-                .collect();
+            let values: Vec<String> =
+                (0..=255u8).map(|b| decode(b).map_or_else(|| char::from(b).to_string(), str::to_string)).collect();
             Arc::new(StringArray::from(values))
         })
     });
@@ -163,10 +162,7 @@ mod tests {
     fn names_stay_distinct_where_sql_folds_case() {
         assert_ne!(cause(b'C'), cause(b'c'));
         assert_ne!(cause(b'S'), cause(b's'));
-        assert_eq!(
-            explain(b"sH--"),
-            "server timeout while waiting for response headers"
-        );
+        assert_eq!(explain(b"sH--"), "server timeout while waiting for response headers");
         assert_eq!(explain(b"--"), "ended normally");
     }
 }

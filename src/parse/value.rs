@@ -46,17 +46,11 @@ pub enum CaptureStyle {
 
 impl Value {
     pub fn text(start: usize, end: usize) -> Value {
-        Value::Text {
-            start: start as u32,
-            end: end as u32,
-        }
+        Value::Text { start: start as u32, end: end as u32 }
     }
 
     pub fn encoded(start: usize, end: usize) -> Value {
-        Value::Encoded {
-            start: start as u32,
-            end: end as u32,
-        }
+        Value::Encoded { start: start as u32, end: end as u32 }
     }
 
     pub fn is_null(&self) -> bool {
@@ -66,9 +60,7 @@ impl Value {
     /// The raw bytes of a text value, as they appear in the line.
     pub fn bytes<'a>(&self, line: &'a [u8]) -> Option<&'a [u8]> {
         match *self {
-            Value::Text { start, end } | Value::Encoded { start, end } => {
-                Some(&line[start as usize..end as usize])
-            }
+            Value::Text { start, end } | Value::Encoded { start, end } => Some(&line[start as usize..end as usize]),
             Value::Static(s) => Some(s.as_bytes()),
             _ => None,
         }
@@ -79,20 +71,10 @@ impl Value {
 /// empty slot (the header was missing).
 pub fn capture_slots(value: Value, line: &[u8]) -> CaptureSlots<'_> {
     match value {
-        Value::Captures { start, end, style } => CaptureSlots {
-            line,
-            pos: start as usize,
-            end: end as usize,
-            style,
-            done: false,
-        },
-        _ => CaptureSlots {
-            line,
-            pos: 0,
-            end: 0,
-            style: CaptureStyle::Braced,
-            done: true,
-        },
+        Value::Captures { start, end, style } => {
+            CaptureSlots { line, pos: start as usize, end: end as usize, style, done: false }
+        }
+        _ => CaptureSlots { line, pos: 0, end: 0, style: CaptureStyle::Braced, done: true },
     }
 }
 
@@ -114,11 +96,7 @@ impl Iterator for CaptureSlots<'_> {
         let rest = &self.line[self.pos..self.end];
         let (slot_start, slot_end, next) = match self.style {
             CaptureStyle::Braced | CaptureStyle::BareSlots => {
-                let separator = if self.style == CaptureStyle::Braced {
-                    b'|'
-                } else {
-                    b' '
-                };
+                let separator = if self.style == CaptureStyle::Braced { b'|' } else { b' ' };
                 match memchr::memchr(separator, rest) {
                     Some(p) => (self.pos, self.pos + p, Some(self.pos + p + 1)),
                     None => (self.pos, self.end, None),
@@ -130,11 +108,7 @@ impl Iterator for CaptureSlots<'_> {
                     return None;
                 }
                 let close = memchr::memchr(b'"', &rest[1..]).map_or(self.end, |p| self.pos + 1 + p);
-                (
-                    self.pos + 1,
-                    close,
-                    (close + 2 < self.end).then_some(close + 2),
-                )
+                (self.pos + 1, close, (close + 2 < self.end).then_some(close + 2))
             }
         };
         match next {
@@ -155,9 +129,7 @@ pub struct Row {
 
 impl Row {
     pub fn new(columns: usize) -> Row {
-        Row {
-            values: vec![Value::Null; columns],
-        }
+        Row { values: vec![Value::Null; columns] }
     }
 
     pub fn clear(&mut self) {
@@ -244,28 +216,15 @@ mod tests {
     #[test]
     fn capture_slots_of_every_style() {
         let slots = |line: &'static [u8], style| {
-            let value = Value::Captures {
-                start: 0,
-                end: line.len() as u32,
-                style,
-            };
+            let value = Value::Captures { start: 0, end: line.len() as u32, style };
             capture_slots(value, line)
                 .map(|slot| slot.map(|(s, e)| std::str::from_utf8(&line[s..e]).unwrap()))
                 .collect::<Vec<_>>()
         };
-        assert_eq!(
-            slots(b"a b|", CaptureStyle::Braced),
-            vec![Some("a b"), None]
-        );
+        assert_eq!(slots(b"a b|", CaptureStyle::Braced), vec![Some("a b"), None]);
         assert_eq!(slots(b"", CaptureStyle::Braced), vec![None]);
-        assert_eq!(
-            slots(br#""x y" "" "z""#, CaptureStyle::QuotedSlots),
-            vec![Some("x y"), None, Some("z")]
-        );
-        assert_eq!(
-            slots(b"x - z", CaptureStyle::BareSlots),
-            vec![Some("x"), None, Some("z")]
-        );
+        assert_eq!(slots(br#""x y" "" "z""#, CaptureStyle::QuotedSlots), vec![Some("x y"), None, Some("z")]);
+        assert_eq!(slots(b"x - z", CaptureStyle::BareSlots), vec![Some("x"), None, Some("z")]);
     }
 
     #[test]
