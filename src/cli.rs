@@ -9,10 +9,12 @@ use clap::{Args as ClapArgs, Parser, Subcommand};
 
 use crate::config;
 use crate::convert::{self, ConvertOptions, Summary};
+use crate::generate;
 use crate::parse::date::LocalZone;
 use crate::parse::termination;
 use crate::parse::{Catalogue, FormatSource};
 use crate::schema;
+use crate::sink::AtomicFile;
 
 #[derive(Debug, Parser)]
 #[command(name = "halake", version, about = "HAProxy logs into typed columns: Parquet and SQL", long_about = None)]
@@ -43,6 +45,25 @@ Examples:
   halake schema --haproxy-config /etc/haproxy/haproxy.cfg
   halake schema --events")]
     Schema(SchemaArgs),
+    /// Write synthetic HAProxy logs (seeded, realistic mix) for benchmarks and tests.
+    #[command(after_help = "\
+Examples:
+  halake generate --size 1GiB -o /tmp/haproxy-1g.log
+  halake generate --size 100MB --seed 7 -o sample.log")]
+    Generate(GenerateArgs),
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct GenerateArgs {
+    /// How much to write: 100MB, 1GiB...
+    #[arg(long, value_parser = generate::parse_size, value_name = "SIZE")]
+    pub size: u64,
+    /// The same seed and size always give the same bytes.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// The file to write.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
 }
 
 #[derive(Debug, ClapArgs)]
@@ -99,7 +120,16 @@ pub fn run(args: Args) -> Result<ExitCode> {
     match args.command {
         Command::Convert(args) => run_convert(args),
         Command::Schema(args) => run_schema(args),
+        Command::Generate(args) => run_generate(args),
     }
+}
+
+fn run_generate(args: GenerateArgs) -> Result<ExitCode> {
+    let mut file = AtomicFile::create(&args.output)?;
+    generate::generate(&mut file, args.size, args.seed)
+        .with_context(|| format!("writing {}", args.output.display()))?;
+    file.commit()?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn catalogue(args: &FormatArgs) -> Result<Catalogue> {

@@ -6,13 +6,17 @@
 //! - [`batch`]: rows into Arrow record batches.
 //! - [`sink`]: record batches into Parquet files, written atomically.
 //! - [`convert`]: the convert job that ties them together.
+//! - [`render`]: rows printed back as log lines (the parser's inverse, for tests).
 //! - [`schema`]: the output columns and what they mean.
+//! - [`generate`]: seeded synthetic logs for benchmarks.
 
 pub mod batch;
 pub mod cli;
 pub mod config;
 pub mod convert;
 pub mod format;
+pub mod generate;
 pub mod parse;
+pub mod render;
 pub mod schema;
 pub mod sink;

@@ -1,0 +1,73 @@
+//! The Parquet halake writes, read by another engine: DuckDB must see the right types
+//! and the same values.
+
+mod common;
+
+use std::process::Command;
+
+use common::{convert, corpus};
+
+const SCRIPT: &str = r#"
+import json, sys
+import duckdb
+path = sys.argv[1]
+con = duckdb.connect()
+types = {name: kind for name, kind, *_ in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{path}')").fetchall()}
+row = con.execute(f"""
+    SELECT request_time::VARCHAR, status, client_port, frontend, frontend_tls, termination_cause,
+           termination_phase, request_headers, tls_version, total_ms, source_line
+    FROM read_parquet('{path}') WHERE source_line = 2""").fetchone()
+count = con.execute(f"SELECT count(*) FROM read_parquet('{path}')").fetchone()[0]
+print(json.dumps({"types": types, "row": [str(v) for v in row], "count": count}))
+"#;
+
+#[test]
+fn duckdb_reads_the_types_and_values_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("httpslog.parquet");
+    convert(&[&corpus("httpslog.rfc3164.log")], &output, &[]);
+    let result = Command::new("python3").arg("-c").arg(SCRIPT).arg(&output).output().expect("python3");
+    assert!(
+        result.status.success(),
+        "DuckDB could not read the file (is it installed? python3 -m pip install duckdb):\n{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&result.stdout).unwrap();
+    let types = &json["types"];
+    for (column, expected) in [
+        ("request_time", "TIMESTAMP WITH TIME ZONE"),
+        ("syslog_time", "TIMESTAMP WITH TIME ZONE"),
+        ("status", "SMALLINT"),
+        ("client_port", "INTEGER"),
+        ("client_ip", "VARCHAR"),
+        ("frontend", "VARCHAR"),
+        ("frontend_tls", "BOOLEAN"),
+        ("termination_cause", "VARCHAR"),
+        ("request_headers", "VARCHAR[]"),
+        ("total_ms", "BIGINT"),
+        ("bytes_to_client", "BIGINT"),
+        ("retries", "SMALLINT"),
+        ("source_line", "UBIGINT"),
+    ] {
+        assert_eq!(types[column], expected, "{column}");
+    }
+    assert_eq!(json["count"], 274);
+    // Line 2: `... [23/Nov/2026:20:36:14.385] fe_https~ be_app/app1 0/0/0/5/5 200 96 - - ---- ...`
+    let row: Vec<&str> = json["row"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert_eq!(
+        row,
+        [
+            "2026-11-23 20:36:14.385+00",
+            "200",
+            "57266",
+            "fe_https",
+            "True",
+            "normal",
+            "closed",
+            "['127.0.0.1:18443', 'curl-h2-corpus/19']",
+            "TLSv1.3",
+            "None",
+            "2",
+        ]
+    );
+}
