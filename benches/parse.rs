@@ -1,0 +1,61 @@
+//! Single-threaded parser throughput on generated logs (a realistic mix of HTTP, HTTPS,
+//! TCP, connection errors and events under rsyslog headers).
+//!
+//! cargo bench --bench parse
+
+use divan::counter::BytesCount;
+use halake::batch::BatchBuilder;
+use halake::convert::lines;
+use halake::parse::date::LocalZone;
+use halake::parse::{Catalogue, LineParser, Outcome};
+
+const BYTES: u64 = 64 << 20;
+
+fn main() {
+    divan::main();
+}
+
+fn input() -> &'static [u8] {
+    static INPUT: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    INPUT.get_or_init(|| {
+        let mut bytes = Vec::with_capacity(BYTES as usize + 4096);
+        halake::generate::generate(&mut bytes, BYTES, 1).expect("generate");
+        bytes
+    })
+}
+
+/// Lines to rows, without Arrow: the parser alone.
+#[divan::bench(sample_count = 10)]
+fn parse_lines(bencher: divan::Bencher) {
+    let input = input();
+    let catalogue = Catalogue::standard();
+    bencher.counter(BytesCount::of_slice(input)).bench(|| {
+        let mut parser = LineParser::new(&catalogue, LocalZone::utc(), 2026);
+        let mut traffic = 0usize;
+        for line in lines(input) {
+            traffic += usize::from(parser.parse(line) == Outcome::Traffic);
+        }
+        traffic
+    });
+}
+
+/// Lines to Arrow record batches: what the convert job does before Parquet encoding.
+#[divan::bench(sample_count = 10)]
+fn parse_into_record_batches(bencher: divan::Bencher) {
+    let input = input();
+    let catalogue = Catalogue::standard();
+    bencher.counter(BytesCount::of_slice(input)).bench(|| {
+        let mut parser = LineParser::new(&catalogue, LocalZone::utc(), 2026);
+        let mut builder = BatchBuilder::new(catalogue.column_specs());
+        let mut rows = 0;
+        for line in lines(input) {
+            if parser.parse(line) == Outcome::Traffic {
+                builder.append(parser.row(), line);
+                if builder.is_full() {
+                    rows += builder.finish().expect("batch").num_rows();
+                }
+            }
+        }
+        rows + builder.finish().expect("batch").num_rows()
+    });
+}
