@@ -143,6 +143,11 @@ impl<'c> LineParser<'c> {
         if line.is_empty() {
             return Outcome::Rejected("empty line".into());
         }
+        // NUL bytes come from corruption (a file preallocated before a crash), not from
+        // HAProxy's text formats: say where, rather than store them in names.
+        if let Some(at) = memchr::memchr(0, line) {
+            return Outcome::Rejected(format!("NUL byte at byte {} (corrupted file?)", at + 1));
+        }
         let header = syslog::parse_header(line);
         if header.message >= line.len() {
             return Outcome::Rejected("syslog header without a message".into());

@@ -1,0 +1,171 @@
+//! The binary on inputs the corpus does not have: broken lines, mixed files, options.
+
+mod common;
+
+use std::fs;
+
+use common::{convert, corpus, halake, reconciliation, records};
+
+const HTTP_LINE: &str = r#"127.0.0.1:59534 [23/Nov/2026:20:36:02.589] fe_http be_app/app1 0/0/0/0/0 200 96 - - ---- 1/1/0/0/0 0/0 {h|ua} {text/plain} "GET /ok HTTP/1.1""#;
+
+#[test]
+fn broken_lines_are_rejected_with_file_line_and_reason_and_the_rest_converts() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("bad.log");
+    let mut bytes = Vec::new();
+    bytes.extend_from_slice(HTTP_LINE.as_bytes());
+    bytes.extend_from_slice(b"\r\n"); // 1: CRLF
+    bytes.extend_from_slice(b"\n"); // 2: empty
+    bytes.extend_from_slice(b"this is not haproxy\n"); // 3: garbage
+    bytes.extend_from_slice(b"\x00\x01\x02\xff\xfe\n"); // 4: binary
+    // 5: a raw control byte in a capture slot (HAProxy would have encoded it): kept
+    bytes.extend_from_slice(HTTP_LINE.replace("{h|ua}", "{h|u\u{1}a}").as_bytes());
+    bytes.extend_from_slice(b"\n");
+    let mut invalid = HTTP_LINE.as_bytes().to_vec();
+    let at = invalid.iter().position(|&b| b == b'|').unwrap();
+    invalid.insert(at + 1, 0xff);
+    bytes.extend_from_slice(&invalid); // 6: a raw 0xFF byte in the User-Agent slot
+    bytes.extend_from_slice(b"\n");
+    let long = HTTP_LINE.replace("GET /ok", &format!("GET /{}", "x".repeat(300_000)));
+    bytes.extend_from_slice(long.as_bytes()); // 7: a 300 KB line
+    bytes.extend_from_slice(b"\n");
+    bytes.extend_from_slice(HTTP_LINE.replace("be_app/app1", "be_app\0/app1").as_bytes()); // 8: NUL
+    bytes.extend_from_slice(b"\n");
+    bytes.extend_from_slice(HTTP_LINE.as_bytes()); // 9: no final newline
+    fs::write(&input, &bytes).unwrap();
+
+    let output = dir.path().join("out.parquet");
+    let rejects = dir.path().join("rejects.jsonl");
+    let summary = convert(&[&input], &output, &["--rejects", rejects.to_str().unwrap()]);
+    assert_eq!(reconciliation(&summary), (9, 5, 0, 4), "{summary}");
+    assert!(summary.contains(&format!("rejected {}:2: empty line", input.display())), "{summary}");
+
+    let rejected: Vec<serde_json::Value> =
+        fs::read_to_string(&rejects).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<u64> = rejected.iter().map(|r| r["line"].as_u64().unwrap()).collect();
+    assert_eq!(lines, [2, 3, 4, 8]);
+    assert_eq!(rejected[1]["text"], "this is not haproxy");
+    assert_eq!(rejected[1]["file"], input.display().to_string());
+    assert_eq!(rejected[2]["reason"], "NUL byte at byte 1 (corrupted file?)");
+    assert_eq!(rejected[3]["reason"], "NUL byte at byte 58 (corrupted file?)");
+
+    let rows = records(&output);
+    let lines: Vec<&str> = rows.iter().map(|r| r["source_line"].as_deref().unwrap()).collect();
+    assert_eq!(lines, ["1", "5", "6", "7", "9"]);
+    assert_eq!(rows[0]["request_line"].as_deref(), Some("GET /ok HTTP/1.1"), "CR stripped");
+    assert_eq!(rows[2]["invalid_utf8"].as_deref(), Some("true"));
+    assert_eq!(rows[2]["request_headers"].as_deref(), Some("[h, \u{fffd}ua]"));
+    assert_eq!(rows[3]["path"].as_deref().map(str::len), Some(300_001));
+    assert_eq!(rows[4]["status"].as_deref(), Some("200"));
+}
+
+#[test]
+fn strict_fails_on_the_first_reject_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("bad.log");
+    fs::write(&input, format!("{HTTP_LINE}\nnot a log line\n{HTTP_LINE}\n")).unwrap();
+    let output = dir.path().join("out.parquet");
+    let result = halake(&["convert", input.to_str().unwrap(), "-o", output.to_str().unwrap(), "--strict"]);
+    assert!(!result.status.success());
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(stderr.contains(&format!("{}:2: rejected: not an HAProxy traffic line", input.display())), "{stderr}");
+    assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "only the input remains");
+}
+
+/// One syslog file for every frontend, as rsyslog writes it: all formats interleaved.
+#[test]
+fn a_file_mixing_every_format_converts_in_one_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lines: Vec<String> = Vec::new();
+    let mut expected_rows = 0;
+    for format in ["httplog", "httpslog", "tcplog", "clf", "default_http", "default_tcp", "events"] {
+        let text = fs::read_to_string(corpus(&format!("{format}.rsyslog.log"))).unwrap();
+        if format != "events" {
+            expected_rows += text.lines().count() as u64;
+        }
+        lines.extend(text.lines().map(str::to_string));
+    }
+    // Interleave by header time, as one daemon would have written them.
+    lines.sort_by(|a, b| a[..15].cmp(&b[..15]));
+    let input = dir.path().join("haproxy.log");
+    fs::write(&input, lines.join("\n") + "\n").unwrap();
+    let output = dir.path().join("out.parquet");
+    let summary = convert(&[&input], &output, &[]);
+    assert_eq!(reconciliation(&summary), (lines.len() as u64, expected_rows, 131, 0));
+    let formats: std::collections::BTreeSet<String> =
+        records(&output).iter().map(|r| r["log_format"].clone().unwrap()).collect();
+    let expected = ["connect", "connection_error", "httplog", "httplog_clf", "httpslog", "tcplog"];
+    assert_eq!(formats.into_iter().collect::<Vec<_>>(), expected);
+}
+
+#[test]
+fn timezone_turns_local_dates_into_instants() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("out.parquet");
+    convert(&[&corpus("tcplog.rsyslog.log")], &output, &["--timezone", "Europe/Paris"]);
+    let first = &records(&output)[0];
+    // [23/Nov/2026:20:37:00.614] in Paris (UTC+1 in November); header Nov 23 20:37:00.
+    assert_eq!(first["accept_time"].as_deref(), Some("2026-11-23T19:37:00.614Z"));
+    assert_eq!(first["syslog_time"].as_deref(), Some("2026-11-23T19:37:00Z"));
+
+    let result = halake(&["convert", "x.log", "-o", "y.parquet", "--timezone", "Mars/Olympus"]);
+    assert!(String::from_utf8_lossy(&result.stderr).contains("unknown time zone 'Mars/Olympus'"));
+}
+
+#[test]
+fn legacy_timers_read_pre_17_http_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("old.log");
+    // HAProxy 1.5 manual example: Tq/Tw/Tc/Tr/Tt and the accept date.
+    fs::write(
+        &input,
+        "Feb  6 12:14:14 localhost haproxy[14389]: 10.0.1.2:33317 [06/Feb/2009:12:14:14.655] http-in static/srv1 10/0/30/69/109 200 2750 - - ---- 1/1/1/1/0 0/0 {1wt.eu} {} \"GET /index.html HTTP/1.1\"\n",
+    )
+    .unwrap();
+    let output = dir.path().join("out.parquet");
+    convert(&[&input], &output, &["--legacy-timers"]);
+    let row = &records(&output)[0];
+    assert_eq!(row["request_total_ms"].as_deref(), Some("10"));
+    assert_eq!(row["total_ms"].as_deref(), Some("109"));
+    assert_eq!(row["request_ms"], None);
+    assert_eq!(row["accept_time"].as_deref(), Some("2009-02-06T12:14:14.655Z"));
+    assert_eq!(row["syslog_time"].as_deref(), Some("2009-02-06T12:14:14Z"), "year from the line's own date");
+}
+
+#[test]
+fn log_format_argument_as_pasted_from_haproxy_cfg() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("custom.log");
+    fs::write(&input, "127.0.0.1:5 \"GET /x HTTP/1.1\" 200 fe_x Mozilla/5.0 (X11)\n").unwrap();
+    let output = dir.path().join("out.parquet");
+    let format = r#""%ci:%cp %{+Q}r %ST %f %[var(txn.ua)]""#;
+    let summary = convert(&[&input], &output, &["--log-format", format]);
+    assert_eq!(reconciliation(&summary), (1, 1, 0, 0));
+    let row = &records(&output)[0];
+    assert_eq!(row["log_format"].as_deref(), Some("custom"));
+    assert_eq!(row["var_txn_ua"].as_deref(), Some("Mozilla/5.0 (X11)"));
+    assert_eq!(row["path"].as_deref(), Some("/x"));
+}
+
+#[test]
+fn schema_lists_columns_with_their_meaning() {
+    let result = halake(&["schema", "--haproxy-config", corpus("haproxy.cfg").to_str().unwrap()]);
+    assert!(result.status.success());
+    let text = String::from_utf8(result.stdout).unwrap();
+    let line = |name: &str| text.lines().find(|l| l.split_whitespace().next() == Some(name)).map(str::to_string);
+    assert!(line("termination_cause").unwrap().contains("Dictionary(UInt8, Utf8)"));
+    assert!(line("request_time").unwrap().contains("request started"));
+    assert!(line("request_header_user_agent").unwrap().contains("User-Agent"));
+    let events = String::from_utf8(halake(&["schema", "--events"]).stdout).unwrap();
+    assert!(events.contains("event_kind"));
+}
+
+#[test]
+fn compressed_input_gets_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("haproxy.log.1");
+    fs::write(&input, [0x1f, 0x8b, 8, 0, 0, 0]).unwrap();
+    let result = halake(&["convert", input.to_str().unwrap(), "-o", dir.path().join("o.parquet").to_str().unwrap()]);
+    assert!(!result.status.success());
+    assert!(String::from_utf8_lossy(&result.stderr).contains("is gzip-compressed"));
+}
