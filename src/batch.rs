@@ -240,6 +240,9 @@ fn utf8<'a>(bytes: &'a [u8], text: &'a mut String) -> &'a str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// 2026-11-23T00:00:00Z, near the corpus lines.
+    const NOV_2026: i64 = 1_795_392_000_000;
     use crate::parse::date::LocalZone;
     use crate::parse::{Catalogue, LineParser, Outcome};
     use crate::schema::Col;
@@ -248,7 +251,7 @@ mod tests {
     #[test]
     fn decoded_termination_columns_share_the_state_bytes() {
         let catalogue = Catalogue::standard();
-        let mut parser = LineParser::new(&catalogue, LocalZone::utc(), 2026);
+        let mut parser = LineParser::new(&catalogue, LocalZone::utc(), NOV_2026);
         let line = b"127.0.0.1:1 [23/Nov/2026:20:24:30.050] fe be/s 1/0/2 3 sD 1/1/1/1/0 0/0";
         assert_eq!(parser.parse(line), Outcome::Traffic);
         let mut builder = BatchBuilder::new(catalogue.column_specs());

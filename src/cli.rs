@@ -13,7 +13,7 @@ use crate::generate;
 use crate::parse::date::LocalZone;
 use crate::parse::termination;
 use crate::parse::{Catalogue, FormatSource};
-use crate::schema;
+use crate::schema::{self, Col};
 use crate::sink::AtomicFile;
 
 #[derive(Debug, Parser)]
@@ -112,8 +112,12 @@ pub struct SchemaArgs {
     /// Print the columns of the events table instead.
     #[arg(long)]
     pub events: bool,
+    /// Only the columns lines of this format fill: httplog, httpslog, tcplog, httplog_clf,
+    /// tcplog_clf, connect, connection_error, or a name from --log-format/--haproxy-config.
+    #[arg(long, value_name = "NAME", conflicts_with = "events")]
+    pub format: Option<String>,
     #[command(flatten)]
-    pub format: FormatArgs,
+    pub formats: FormatArgs,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
@@ -246,8 +250,33 @@ fn print_summary(summary: &Summary, options: &ConvertOptions) -> std::io::Result
 }
 
 fn run_schema(args: SchemaArgs) -> Result<ExitCode> {
-    let columns =
-        if args.events { schema::events::columns() } else { catalogue(&args.format)?.column_specs().to_vec() };
+    let columns = if args.events {
+        schema::events::columns()
+    } else {
+        let catalogue = catalogue(&args.formats)?;
+        let specs = catalogue.column_specs();
+        match &args.format {
+            None => specs.to_vec(),
+            Some(name) => {
+                let plans: Vec<_> = catalogue.plans.iter().filter(|p| p.name == name.as_str()).collect();
+                if plans.is_empty() {
+                    let mut names: Vec<&str> = Vec::new();
+                    for plan in &catalogue.plans {
+                        if !names.contains(&plan.name) {
+                            names.push(plan.name);
+                        }
+                    }
+                    bail!("no log format named '{name}': known formats are {}", names.join(", "));
+                }
+                let mut filled: Vec<usize> = plans.iter().flat_map(|p| p.columns()).collect();
+                // Every row has provenance, header and line flags.
+                filled.extend(Col::ALL.iter().filter(|c| c.always_filled()).map(|c| c.index()));
+                filled.sort_unstable();
+                filled.dedup();
+                filled.into_iter().map(|i| specs[i].clone()).collect()
+            }
+        }
+    };
     let mut out = std::io::stdout().lock();
     let width = columns.iter().map(|c| c.name.len()).max().unwrap_or(0);
     for column in &columns {

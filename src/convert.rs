@@ -12,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime};
 use memmap2::Mmap;
 
 use crate::batch::BatchBuilder;
-use crate::parse::date::{self, LocalZone};
+use crate::parse::date::LocalZone;
 use crate::parse::event::Event;
 use crate::parse::syslog::Header;
 use crate::parse::value::{Row, Value};
@@ -95,14 +95,14 @@ pub fn convert(options: &ConvertOptions) -> Result<Summary, ConvertError> {
         Some(path) => Some(AtomicFile::create(path)?),
         None => None,
     };
-    let mut parser = LineParser::new(catalogue, options.zone.clone(), 1970);
+    let mut parser = LineParser::new(catalogue, options.zone.clone(), 0);
     let mut summary = Summary::default();
     let mut termination: HashMap<[u8; 2], u64> = HashMap::new();
 
     for path in &options.inputs {
         let input = Input::open(path)?;
         let source: &'static str = Box::leak(path.display().to_string().into_boxed_str());
-        parser.set_reference_year(input.modified_year);
+        parser.set_reference(input.modified_ms);
         summary.files += 1;
         summary.bytes += input.bytes().len() as u64;
         for (index, line) in lines(input.bytes()).enumerate() {
@@ -235,7 +235,8 @@ pub fn lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
 /// An input file's bytes, memory-mapped when possible.
 struct Input {
     data: InputData,
-    modified_year: i64,
+    /// RFC3164 headers of undated lines take their year from it.
+    modified_ms: i64,
 }
 
 enum InputData {
@@ -265,7 +266,7 @@ impl Input {
         } else {
             InputData::Read(std::fs::read(path).map_err(read_error)?)
         };
-        let input = Input { data, modified_year: date::year_of(modified_ms) };
+        let input = Input { data, modified_ms };
         if let Some(kind) = compression(input.bytes()) {
             return Err(ConvertError::Compressed { path: path.to_path_buf(), kind });
         }

@@ -280,6 +280,9 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// 2026-11-23T00:00:00Z, near the corpus lines.
+    const NOV_2026: i64 = 1_795_392_000_000;
     use crate::parse::date::LocalZone;
     use crate::parse::{Catalogue, LineParser, Outcome};
 
@@ -296,7 +299,7 @@ mod tests {
         let mut bytes = Vec::new();
         let lines = generate(&mut bytes, 500_000, 1).unwrap();
         let catalogue = Catalogue::standard();
-        let mut parser = LineParser::new(&catalogue, LocalZone::utc(), 2026);
+        let mut parser = LineParser::new(&catalogue, LocalZone::utc(), NOV_2026);
         let mut seen = 0;
         for line in bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
             let outcome = parser.parse(line);

@@ -178,6 +178,12 @@ impl Col {
         ColumnSpec { name: self.name().to_string(), kind: self.kind(), doc: self.doc().to_string() }
     }
 
+    /// Columns of every row whatever its format: provenance, syslog header, line flags.
+    pub fn always_filled(self) -> bool {
+        matches!(self, Col::SourceFile | Col::SourceLine | Col::LogFormat | Col::LineTruncated | Col::InvalidUtf8)
+            || self.name().starts_with("syslog_")
+    }
+
     pub fn by_name(name: &str) -> Option<Col> {
         Col::ALL.iter().copied().find(|col| col.name() == name)
     }

@@ -112,6 +112,19 @@ fn timezone_turns_local_dates_into_instants() {
     assert!(String::from_utf8_lossy(&result.stderr).contains("unknown time zone 'Mars/Olympus'"));
 }
 
+/// An undated line (an event) in a file written just after New Year keeps last year's date.
+#[test]
+fn undated_rfc3164_lines_take_the_year_nearest_the_file_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("events.log");
+    fs::write(&input, "Dec 31 23:59:59 lb haproxy[1]: Server be/s1 is DOWN.\n").unwrap();
+    let new_year_2027 = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_798_761_600 + 60);
+    fs::File::options().write(true).open(&input).unwrap().set_modified(new_year_2027).unwrap();
+    let events = dir.path().join("events.parquet");
+    convert(&[&input], &dir.path().join("out.parquet"), &["--events", events.to_str().unwrap()]);
+    assert_eq!(records(&events)[0]["syslog_time"].as_deref(), Some("2026-12-31T23:59:59Z"));
+}
+
 #[test]
 fn legacy_timers_read_pre_17_http_lines() {
     let dir = tempfile::tempdir().unwrap();
@@ -158,6 +171,13 @@ fn schema_lists_columns_with_their_meaning() {
     assert!(line("request_header_user_agent").unwrap().contains("User-Agent"));
     let events = String::from_utf8(halake(&["schema", "--events"]).stdout).unwrap();
     assert!(events.contains("event_kind"));
+
+    let tcplog = String::from_utf8(halake(&["schema", "--format", "tcplog"]).stdout).unwrap();
+    let names: Vec<&str> = tcplog.lines().filter_map(|l| l.split_whitespace().next()).collect();
+    assert!(names.contains(&"total_ms") && names.contains(&"termination_phase") && names.contains(&"syslog_host"));
+    assert!(!names.contains(&"status") && !names.contains(&"request_ms"), "{names:?}");
+    let unknown = halake(&["schema", "--format", "nope"]);
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("known formats are httplog, httpslog, tcplog"));
 }
 
 #[test]

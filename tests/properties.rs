@@ -13,6 +13,9 @@ use halake::render::render_row;
 use halake::schema::Col;
 use proptest::prelude::*;
 
+/// 2026-11-23T00:00:00Z: the reference instant for RFC3164 years.
+const NOV_2026: i64 = 1_795_392_000_000;
+
 fn catalogue() -> &'static Catalogue {
     static CATALOGUE: std::sync::OnceLock<Catalogue> = std::sync::OnceLock::new();
     CATALOGUE.get_or_init(|| {
@@ -29,7 +32,7 @@ fn catalogue() -> &'static Catalogue {
 /// Parses one line and returns its batch, or None when it is not traffic.
 fn parse_to_batch(line: &[u8]) -> Option<RecordBatch> {
     let catalogue = catalogue();
-    let mut parser = LineParser::new(catalogue, LocalZone::utc(), 2026);
+    let mut parser = LineParser::new(catalogue, LocalZone::utc(), NOV_2026);
     match parser.parse(line) {
         Outcome::Traffic => {
             let mut builder = BatchBuilder::new(catalogue.column_specs());

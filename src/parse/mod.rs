@@ -106,21 +106,16 @@ pub struct LineParser<'c> {
     truncated: Row,
     /// The plan that read the previous line: logs come in runs of one format.
     preferred: usize,
-    /// For RFC3164 headers on lines that carry no year of their own.
-    reference_year: i64,
+    /// An instant near the lines being read (the last dated line, or the file's
+    /// modification time): RFC3164 headers take the year that puts them closest to it.
+    reference_ms: i64,
 }
 
 impl<'c> LineParser<'c> {
-    pub fn new(catalogue: &'c Catalogue, zone: LocalZone, reference_year: i64) -> LineParser<'c> {
+    /// `reference_ms`: an instant near the lines (see [`LineParser::set_reference`]).
+    pub fn new(catalogue: &'c Catalogue, zone: LocalZone, reference_ms: i64) -> LineParser<'c> {
         let columns = catalogue.columns.specs.len();
-        LineParser {
-            catalogue,
-            zone,
-            row: Row::new(columns),
-            truncated: Row::new(columns),
-            preferred: 0,
-            reference_year,
-        }
+        LineParser { catalogue, zone, row: Row::new(columns), truncated: Row::new(columns), preferred: 0, reference_ms }
     }
 
     /// The row of the last [`Outcome::Traffic`]; offsets are into that line.
@@ -133,8 +128,10 @@ impl<'c> LineParser<'c> {
         &mut self.row
     }
 
-    pub fn set_reference_year(&mut self, year: i64) {
-        self.reference_year = year;
+    /// Where RFC3164 headers of lines with no date of their own get their year from
+    /// until a dated line is read: a log file's modification time is a good one.
+    pub fn set_reference(&mut self, ms: i64) {
+        self.reference_ms = ms;
     }
 
     /// `line` excludes its terminator.
@@ -247,24 +244,22 @@ impl<'c> LineParser<'c> {
                 }
             }
         }
-        let event_time = match (row.get(Col::RequestTime.index()), row.get(Col::AcceptTime.index())) {
-            (Value::Time(t), _) | (_, Value::Time(t)) => Some(t),
-            _ => None,
-        };
-        if let Some(ms) = event_time {
-            self.reference_year = date::year_of(ms);
+        if let (Value::Time(t), _) | (_, Value::Time(t)) =
+            (row.get(Col::RequestTime.index()), row.get(Col::AcceptTime.index()))
+        {
+            self.reference_ms = t;
         }
-        set_header(row, header, &mut self.zone, event_time, self.reference_year);
+        set_header(row, header, &mut self.zone, self.reference_ms);
     }
 
     /// The header time of an event line, as UTC µs.
     pub fn header_time(&mut self, header: &Header) -> Option<i64> {
-        header_micros(header, &mut self.zone, None, self.reference_year)
+        header_micros(header, &mut self.zone, self.reference_ms)
     }
 }
 
-fn set_header(row: &mut Row, header: &Header, zone: &mut LocalZone, event_ms: Option<i64>, year: i64) {
-    if let Some(micros) = header_micros(header, zone, event_ms, year) {
+fn set_header(row: &mut Row, header: &Header, zone: &mut LocalZone, reference_ms: i64) {
+    if let Some(micros) = header_micros(header, zone, reference_ms) {
         row.set(Col::SyslogTime.index(), Value::Time(micros));
     }
     let range = |r: Option<(usize, usize)>| r.map_or(Value::Null, |(s, e)| Value::text(s, e));
@@ -277,23 +272,18 @@ fn set_header(row: &mut Row, header: &Header, zone: &mut LocalZone, event_ms: Op
 }
 
 /// The header time as UTC µs. RFC3164 dates have no year: take the one that puts the
-/// header closest to the line's own date (a line accepted on Dec 31 may be emitted on
-/// Jan 1), or the reference year when the line has no date.
-fn header_micros(header: &Header, zone: &mut LocalZone, event_ms: Option<i64>, year: i64) -> Option<i64> {
+/// header closest to the reference, the line's own date when it has one (a line accepted
+/// on Dec 31 may be emitted on Jan 1).
+fn header_micros(header: &Header, zone: &mut LocalZone, reference_ms: i64) -> Option<i64> {
     match header.time {
         HeaderTime::None => None,
         HeaderTime::Instant(micros) => Some(micros),
         HeaderTime::Legacy(legacy) => {
-            let ms = match event_ms {
-                Some(event) => {
-                    let year = date::year_of(event);
-                    (year - 1..=year + 1)
-                        .map(|y| zone.to_utc(legacy.naive_ms(y)))
-                        .min_by_key(|candidate| (candidate - event).abs())
-                        .expect("three candidates")
-                }
-                None => zone.to_utc(legacy.naive_ms(year)),
-            };
+            let year = date::year_of(reference_ms);
+            let ms = (year - 1..=year + 1)
+                .map(|y| zone.to_utc(legacy.naive_ms(y)))
+                .min_by_key(|candidate| (candidate - reference_ms).abs())
+                .expect("three candidates");
             Some(ms * 1000)
         }
     }
@@ -303,9 +293,12 @@ fn header_micros(header: &Header, zone: &mut LocalZone, event_ms: Option<i64>, y
 mod tests {
     use super::*;
 
+    /// 2026-11-23T00:00:00Z, near the corpus lines.
+    const NOV_2026: i64 = 1_795_392_000_000;
+
     fn parse(line: &str) -> (Outcome, Row) {
         let catalogue = Box::leak(Box::new(Catalogue::standard()));
-        let mut parser = LineParser::new(catalogue, LocalZone::utc(), 2026);
+        let mut parser = LineParser::new(catalogue, LocalZone::utc(), NOV_2026);
         let outcome = parser.parse(line.as_bytes());
         (outcome, parser.row().clone())
     }
@@ -403,7 +396,7 @@ mod tests {
             captures: CaptureNames::default(),
         };
         let catalogue = Box::leak(Box::new(Catalogue::new(&[source], false).unwrap()));
-        let mut parser = LineParser::new(catalogue, LocalZone::utc(), 2026);
+        let mut parser = LineParser::new(catalogue, LocalZone::utc(), NOV_2026);
         assert_eq!(parser.parse(b"1.2.3.4:5 [23/Nov/2026:20:24:30.050] fe_x 200"), Outcome::Traffic);
         assert!(matches!(parser.parse(b"1.2.3.4:5 [23/Nov/2026:20:24:30.050] fe_y 200"), Outcome::Rejected(_)));
     }

@@ -381,6 +381,33 @@ impl Plan {
         if rest_may_be_empty { Fit::Complete } else { Fit::Truncated }
     }
 
+    /// The columns rows of this plan can fill, besides provenance and header: each
+    /// field's own column and the ones derived from it.
+    pub fn columns(&self) -> Vec<usize> {
+        let mut columns = Vec::new();
+        for step in &self.steps {
+            let Step::Field(field) = step else { continue };
+            columns.push(field.column);
+            let derived: &[Col] = match field.parse {
+                FieldParse::Timer | FieldParse::Bytes => &[Col::Logasap],
+                FieldParse::Retries => &[Col::Redispatched],
+                FieldParse::FrontendTransport => &[Col::FrontendTls],
+                FieldParse::TermState(_) => {
+                    &[Col::TerminationCause, Col::TerminationPhase, Col::PersistenceCookie, Col::SetCookieAction]
+                }
+                FieldParse::Request => {
+                    &[Col::Method, Col::Uri, Col::Path, Col::Query, Col::HttpVersion, Col::RequestTruncated]
+                }
+                _ => &[],
+            };
+            columns.extend(derived.iter().map(|c| c.index()));
+        }
+        columns.extend(self.captures.request.iter().chain(&self.captures.response));
+        columns.sort_unstable();
+        columns.dedup();
+        columns
+    }
+
     /// True when the plan reads the frontend name, so rows can be checked against the
     /// frontends the configuration gives this format.
     pub fn reads_frontend(&self) -> bool {
@@ -616,7 +643,8 @@ const DERIVED_COLUMNS: [Col; 9] = [
 ];
 
 /// Stores the field text `line[start..end]`. A field `cut` by the end of the line is
-/// only kept when a prefix of it still means something (text, the request line).
+/// only kept when a prefix of it still means something (the request line, a URI): half
+/// a name or half a number would be wrong, not partial.
 fn store(
     field: &FieldStep,
     line: &[u8],
@@ -627,7 +655,7 @@ fn store(
 ) -> Result<(), &'static str> {
     use FieldParse::*;
     let text = &line[start..end];
-    if cut && !matches!(field.parse, Request | EncodedText | Text) {
+    if cut && !matches!(field.parse, Request | EncodedText) {
         return Ok(());
     }
     // HTTP aliases print <BADREQ> when there was no valid request: nothing to store.
