@@ -1,7 +1,7 @@
 //! Command-line interface: argument definitions and the commands they run.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
@@ -10,6 +10,7 @@ use clap::{Args as ClapArgs, Parser, Subcommand};
 use crate::config;
 use crate::convert::{self, ConvertOptions, Summary};
 use crate::generate;
+use crate::input;
 use crate::parse::date::LocalZone;
 use crate::parse::termination;
 use crate::parse::{Catalogue, FormatSource};
@@ -30,6 +31,8 @@ pub enum Command {
 Examples:
   halake convert /var/log/haproxy.log -o haproxy.parquet
   halake convert data/ -o sample.parquet --rejects rejects.jsonl --events events.parquet
+  halake convert /var/log/haproxy.log.*.gz -o archive.parquet
+  zcat haproxy.log.2.gz | halake convert - -o day.parquet
   halake convert haproxy.log --haproxy-config /etc/haproxy/haproxy.cfg --timezone Europe/Paris -o out.parquet
   halake convert app.log --log-format '%ci:%cp [%tr] %ft %b/%s %ST %B %tsc' -o out.parquet
 
@@ -82,7 +85,8 @@ pub struct FormatArgs {
 
 #[derive(Debug, ClapArgs)]
 pub struct ConvertArgs {
-    /// Log files, or directories of them.
+    /// Log files (plain, gzip or zstd, detected by content), directories of them, or `-`
+    /// for standard input.
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
     /// The Parquet file to write.
@@ -103,8 +107,30 @@ pub struct ConvertArgs {
     /// Print nothing but errors.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Parser threads [default: all cores]. The output is the same for any count.
+    #[arg(long, value_parser = parse_threads)]
+    pub threads: Option<usize>,
+    /// Bytes per parsing chunk. Memory use is a few chunks per thread.
+    #[arg(long, default_value = "8MiB", value_parser = parse_chunk_size, value_name = "SIZE")]
+    pub chunk_size: usize,
     #[command(flatten)]
     pub format: FormatArgs,
+}
+
+fn parse_threads(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) | Err(_) => Err(format!("'{text}' is not a thread count: give a whole number from 1")),
+        Ok(n) => Ok(n),
+    }
+}
+
+fn parse_chunk_size(text: &str) -> Result<usize, String> {
+    let size = generate::parse_size(text)?;
+    match usize::try_from(size) {
+        Ok(0) => Err("the chunk size must be at least 1 byte".to_string()),
+        Ok(n) if n <= 1 << 30 => Ok(n),
+        _ => Err(format!("'{text}' is too large for a chunk: at most 1GiB")),
+    }
 }
 
 #[derive(Debug, ClapArgs)]
@@ -154,12 +180,10 @@ fn catalogue(args: &FormatArgs) -> Result<Catalogue> {
 
 fn run_convert(args: ConvertArgs) -> Result<ExitCode> {
     let zone = LocalZone::new(&args.timezone).map_err(anyhow::Error::msg)?;
-    let mut inputs = Vec::new();
-    for input in &args.inputs {
-        expand_input(input, &mut inputs)?;
-    }
+    let inputs = input::expand(&args.inputs)?;
     if inputs.is_empty() {
-        bail!("no log files found in {}", display_paths(&args.inputs));
+        let names: Vec<String> = args.inputs.iter().map(|p| p.display().to_string()).collect();
+        bail!("no log files found in {}", names.join(", "));
     }
     let options = ConvertOptions {
         inputs,
@@ -169,38 +193,14 @@ fn run_convert(args: ConvertArgs) -> Result<ExitCode> {
         strict: args.strict,
         catalogue: catalogue(&args.format)?,
         zone,
+        threads: args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        chunk_size: args.chunk_size,
     };
     let summary = convert::convert(&options)?;
     if !args.quiet {
         print_summary(&summary, &options).context("writing the summary")?;
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Files as given; directories by their regular files, recursively, in name order.
-fn expand_input(path: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    let metadata = std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
-    if !metadata.is_dir() {
-        out.push(path.to_path_buf());
-        return Ok(());
-    }
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
-        .with_context(|| format!("cannot list {}", path.display()))?
-        .map(|entry| entry.map(|e| e.path()))
-        .collect::<Result<_, _>>()
-        .with_context(|| format!("cannot list {}", path.display()))?;
-    entries.sort();
-    for entry in entries {
-        let hidden = entry.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'));
-        if !hidden {
-            expand_input(&entry, out)?;
-        }
-    }
-    Ok(())
-}
-
-fn display_paths(paths: &[PathBuf]) -> String {
-    paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
 }
 
 fn print_summary(summary: &Summary, options: &ConvertOptions) -> std::io::Result<()> {

@@ -1,27 +1,28 @@
-//! The convert job: log files in, Parquet out, every line accounted for.
+//! The convert job: log inputs in, Parquet out, every line accounted for.
 //!
 //! Each line becomes a traffic row, an event, or a reject with a reason; the summary
-//! reconciles them (lines = rows + events + rejects).
+//! reconciles them (lines = rows + events + rejects). Reading and parsing run in
+//! parallel (`crate::pipeline`); this module opens the inputs, feeds their chunks in
+//! order, and writes what comes back.
 
 use std::collections::HashMap;
-use std::fs::File;
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
-use memmap2::Mmap;
-
-use crate::batch::BatchBuilder;
+use crate::input::{InputError, InputPath, Opened};
+use crate::parse::Catalogue;
 use crate::parse::date::LocalZone;
-use crate::parse::event::Event;
-use crate::parse::syslog::Header;
-use crate::parse::value::{Row, Value};
-use crate::parse::{Catalogue, LineParser, Outcome};
-use crate::schema::{self, Col};
+use crate::pipeline::{self, ChunkJob, ChunkResult, ParseContext, Reject};
+use crate::schema;
 use crate::sink::{AtomicFile, ParquetSink, SinkError};
 
+/// 8 MiB: large enough that per-chunk overhead vanishes, small enough that a few chunks
+/// per thread keep memory low.
+pub const DEFAULT_CHUNK_SIZE: usize = 8 << 20;
+
 pub struct ConvertOptions {
-    pub inputs: Vec<PathBuf>,
+    pub inputs: Vec<InputPath>,
     pub output: PathBuf,
     /// Where events go, as a second Parquet file; counted either way.
     pub events: Option<PathBuf>,
@@ -31,28 +32,31 @@ pub struct ConvertOptions {
     pub strict: bool,
     pub catalogue: Catalogue,
     pub zone: LocalZone,
+    pub threads: usize,
+    pub chunk_size: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConvertError {
-    #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
-    #[error("{path} is {kind}-compressed: halake reads plain logs for now; decompress it first (e.g. zcat)")]
-    Compressed { path: PathBuf, kind: &'static str },
+    #[error(transparent)]
+    Input(#[from] InputError),
     #[error("{path}:{line}: rejected: {reason}")]
-    Strict { path: PathBuf, line: u64, reason: String },
+    Strict { path: String, line: u64, reason: String },
     #[error(transparent)]
     Sink(#[from] SinkError),
     #[error("building a record batch: {0}")]
     Arrow(#[from] arrow::error::ArrowError),
     #[error("writing rejects to {path}: {source}")]
     Rejects { path: PathBuf, source: std::io::Error },
+    #[error("cannot start {threads} worker threads: {message}")]
+    Threads { threads: usize, message: String },
 }
 
 /// What a conversion read and wrote.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Summary {
     pub files: u64,
+    /// Bytes of log text read (after decompression).
     pub bytes: u64,
     pub lines: u64,
     pub rows: u64,
@@ -70,144 +74,162 @@ const SAMPLE_REJECTS: usize = 5;
 pub fn convert(options: &ConvertOptions) -> Result<Summary, ConvertError> {
     let started = Instant::now();
     let catalogue = &options.catalogue;
-    let mut rows = BatchBuilder::new(catalogue.column_specs());
     let metadata = vec![
         ("halake.version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
         (
             "halake.log_formats".to_string(),
             catalogue.plans.iter().map(|p| format!("{}={}", p.name, p.format)).collect::<Vec<_>>().join("\n"),
         ),
-        (
-            "halake.sources".to_string(),
-            options.inputs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join("\n"),
-        ),
+        ("halake.sources".to_string(), options.inputs.iter().map(InputPath::display).collect::<Vec<_>>().join("\n")),
     ];
-    let mut sink = ParquetSink::create(&options.output, rows.schema(), metadata.clone())?;
-    let mut events = match &options.events {
-        Some(path) => {
-            let builder = BatchBuilder::new(&schema::events::columns());
-            let sink = ParquetSink::create(path, builder.schema(), metadata)?;
-            Some((builder, sink, Row::new(schema::events::columns().len())))
-        }
-        None => None,
+    let schema = crate::batch::BatchBuilder::new(catalogue.column_specs()).schema();
+    let mut writer = Writer {
+        traffic: ParquetSink::create(&options.output, schema, metadata.clone())?,
+        events: match &options.events {
+            Some(path) => {
+                let schema = crate::batch::BatchBuilder::new(&schema::events::columns()).schema();
+                Some(ParquetSink::create(path, schema, metadata)?)
+            }
+            None => None,
+        },
+        rejects: match &options.rejects {
+            Some(path) => Some(AtomicFile::create(path)?),
+            None => None,
+        },
+        rejects_path: options.rejects.clone().unwrap_or_default(),
+        strict: options.strict,
+        summary: Summary::default(),
+        termination: HashMap::new(),
     };
-    let mut rejects = match &options.rejects {
-        Some(path) => Some(AtomicFile::create(path)?),
-        None => None,
-    };
-    let mut parser = LineParser::new(catalogue, options.zone.clone(), 0);
-    let mut summary = Summary::default();
-    let mut termination: HashMap<[u8; 2], u64> = HashMap::new();
-
-    for path in &options.inputs {
-        let input = Input::open(path)?;
-        let source: &'static str = Box::leak(path.display().to_string().into_boxed_str());
-        parser.set_reference(input.modified_ms);
-        summary.files += 1;
-        summary.bytes += input.bytes().len() as u64;
-        for (index, line) in lines(input.bytes()).enumerate() {
-            let number = index as u64 + 1;
-            summary.lines += 1;
-            match parser.parse(line) {
-                Outcome::Traffic => {
-                    let row = parser.row_mut();
-                    if let Some(state) = row.get(Col::TerminationState.index()).bytes(line)
-                        && state.len() >= 2
-                    {
-                        *termination.entry([state[0], state[1]]).or_default() += 1;
-                    }
-                    row.set(Col::SourceFile.index(), Value::Static(source));
-                    row.set(Col::SourceLine.index(), Value::Int(number as i64));
-                    rows.append(row, line);
-                    summary.rows += 1;
-                    if rows.is_full() {
-                        sink.write(&rows.finish()?)?;
-                    }
-                }
-                Outcome::Event(event, header) => {
-                    summary.events += 1;
-                    if let Some((builder, sink, row)) = &mut events {
-                        let time = parser.header_time(&header);
-                        fill_event_row(row, line, &event, &header, time, source, number);
-                        builder.append(row, line);
-                        if builder.is_full() {
-                            sink.write(&builder.finish()?)?;
-                        }
-                    }
-                }
-                Outcome::Rejected(reason) => {
-                    summary.rejects += 1;
-                    if options.strict {
-                        return Err(ConvertError::Strict { path: path.clone(), line: number, reason });
-                    }
-                    if summary.sample_rejects.len() < SAMPLE_REJECTS {
-                        summary.sample_rejects.push(format!("{}:{number}: {reason}", path.display()));
-                    }
-                    if let Some(file) = &mut rejects {
-                        write_reject(file, source, number, &reason, line).map_err(|source| ConvertError::Rejects {
-                            path: options.rejects.clone().unwrap_or_default(),
-                            source,
-                        })?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(options.threads)
+        .thread_name(|i| format!("halake-parse-{i}"))
+        .build()
+        .map_err(|e| ConvertError::Threads { threads: options.threads, message: e.to_string() })?;
+    let context = ParseContext { catalogue, zone: options.zone.clone(), keep_events: options.events.is_some() };
+    // Enough chunks in flight to keep every worker busy while the writer encodes one.
+    let depth = options.threads * 2 + 1;
+    let mut files = 0;
+    pipeline::run(
+        &pool,
+        &context,
+        depth,
+        |submitter| {
+            let mut sequence = 0;
+            for input in &options.inputs {
+                let opened = Opened::open(input)?;
+                files += 1;
+                // Every row of this input shares the name: one copy for the whole run.
+                let source: &'static str = Box::leak(opened.name.clone().into_boxed_str());
+                let reference_ms = opened.modified_ms;
+                let mut first_line = 1;
+                for chunk in opened.chunks(options.chunk_size) {
+                    let bytes = chunk?;
+                    let lines = count_lines(bytes.bytes());
+                    let job = ChunkJob { sequence, source, first_line, reference_ms, bytes };
+                    sequence += 1;
+                    first_line += lines;
+                    if !submitter.submit(job) {
+                        return Ok(());
                     }
                 }
             }
-        }
-    }
-    if !rows.is_empty() {
-        sink.write(&rows.finish()?)?;
-    }
-    sink.finish()?;
-    if let Some((mut builder, mut sink, _)) = events {
-        if !builder.is_empty() {
-            sink.write(&builder.finish()?)?;
-        }
-        sink.finish()?;
-    }
-    if let Some(file) = rejects {
-        file.commit()?;
-    }
-    let mut termination: Vec<(String, u64)> =
-        termination.into_iter().map(|(code, count)| (String::from_utf8_lossy(&code).into_owned(), count)).collect();
-    termination.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    summary.termination = termination;
+            Ok(())
+        },
+        |chunk| writer.write(chunk),
+    )?;
+    let mut summary = writer.finish()?;
+    summary.files = files;
     summary.elapsed = started.elapsed();
     Ok(summary)
 }
 
-fn fill_event_row(
-    row: &mut Row,
-    line: &[u8],
-    event: &Event,
-    header: &Header,
-    time: Option<i64>,
-    source: &'static str,
-    number: u64,
-) {
-    use schema::events::*;
-    let range = |r: Option<(usize, usize)>| r.map_or(Value::Null, |(s, e)| Value::text(s, e));
-    row.clear();
-    row.set(SOURCE_FILE, Value::Static(source));
-    row.set(SOURCE_LINE, Value::Int(number as i64));
-    row.set(SYSLOG_TIME, time.map_or(Value::Null, Value::Time));
-    row.set(SYSLOG_HOST, range(header.host));
-    row.set(SYSLOG_TAG, range(header.tag));
-    row.set(SYSLOG_PID, header.pid.map_or(Value::Null, Value::Int));
-    row.set(SYSLOG_SEVERITY, header.severity().map_or(Value::Null, Value::Static));
-    row.set(EVENT_KIND, Value::Static(event.kind));
-    row.set(PROXY, range(event.proxy));
-    row.set(SERVER, range(event.server));
-    row.set(MESSAGE, Value::text(header.message, line.len()));
+/// Takes chunk results in input order and writes them out.
+struct Writer {
+    traffic: ParquetSink,
+    events: Option<ParquetSink>,
+    rejects: Option<AtomicFile>,
+    rejects_path: PathBuf,
+    strict: bool,
+    summary: Summary,
+    termination: HashMap<[u8; 2], u64>,
 }
 
-fn write_reject(out: &mut impl Write, source: &str, line: u64, reason: &str, text: &[u8]) -> std::io::Result<()> {
+impl Writer {
+    fn write(&mut self, chunk: ChunkResult) -> Result<(), ConvertError> {
+        if self.strict
+            && let Some(reject) = chunk.rejects.first()
+        {
+            return Err(ConvertError::Strict {
+                path: reject.source.to_string(),
+                line: reject.line,
+                reason: reject.reason.clone(),
+            });
+        }
+        for batch in &chunk.traffic {
+            self.traffic.write(batch)?;
+        }
+        if let Some(events) = &mut self.events {
+            for batch in &chunk.event_batches {
+                events.write(batch)?;
+            }
+        }
+        for reject in &chunk.rejects {
+            if self.summary.sample_rejects.len() < SAMPLE_REJECTS {
+                self.summary.sample_rejects.push(format!("{}:{}: {}", reject.source, reject.line, reject.reason));
+            }
+            if let Some(file) = &mut self.rejects {
+                write_reject(file, reject)
+                    .map_err(|source| ConvertError::Rejects { path: self.rejects_path.clone(), source })?;
+            }
+        }
+        let summary = &mut self.summary;
+        summary.bytes += chunk.bytes;
+        summary.lines += chunk.lines;
+        summary.rows += chunk.rows;
+        summary.events += chunk.events;
+        summary.rejects += chunk.rejects.len() as u64;
+        for (code, count) in chunk.termination {
+            *self.termination.entry(code).or_default() += count;
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<Summary, ConvertError> {
+        self.traffic.finish()?;
+        if let Some(events) = self.events {
+            events.finish()?;
+        }
+        if let Some(file) = self.rejects {
+            file.commit()?;
+        }
+        let mut summary = self.summary;
+        let mut termination: Vec<(String, u64)> = self
+            .termination
+            .into_iter()
+            .map(|(code, count)| (String::from_utf8_lossy(&code).into_owned(), count))
+            .collect();
+        termination.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        summary.termination = termination;
+        Ok(summary)
+    }
+}
+
+fn write_reject(out: &mut impl Write, reject: &Reject) -> std::io::Result<()> {
     let record = serde_json::json!({
-        "file": source,
-        "line": line,
-        "reason": reason,
-        "text": String::from_utf8_lossy(text),
+        "file": reject.source,
+        "line": reject.line,
+        "reason": reject.reason,
+        "text": String::from_utf8_lossy(&reject.text),
     });
     serde_json::to_writer(&mut *out, &record)?;
     out.write_all(b"\n")
+}
+
+/// Lines in `bytes` as [`lines`] yields them.
+fn count_lines(bytes: &[u8]) -> u64 {
+    let newlines = memchr::memchr_iter(b'\n', bytes).count() as u64;
+    newlines + u64::from(bytes.last().is_some_and(|&b| b != b'\n'))
 }
 
 /// Lines without their terminator; a last line without a newline still counts.
@@ -232,65 +254,6 @@ pub fn lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
     })
 }
 
-/// An input file's bytes, memory-mapped when possible.
-struct Input {
-    data: InputData,
-    /// RFC3164 headers of undated lines take their year from it.
-    modified_ms: i64,
-}
-
-enum InputData {
-    Mapped(Mmap),
-    Read(Vec<u8>),
-}
-
-impl Input {
-    fn open(path: &Path) -> Result<Input, ConvertError> {
-        let read_error = |source| ConvertError::Read { path: path.to_path_buf(), source };
-        let file = File::open(path).map_err(read_error)?;
-        let metadata = file.metadata().map_err(read_error)?;
-        let modified_ms = metadata
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_millis() as i64);
-        let data = if metadata.is_file() && metadata.len() > 0 {
-            // SAFETY: the map is read-only and lives only while this file is converted.
-            // If another process truncates the file meanwhile, reads past the new end
-            // fault (SIGBUS); log files are appended to, not truncated, while rotated
-            // files are not touched at all.
-            match unsafe { Mmap::map(&file) } {
-                Ok(map) => InputData::Mapped(map),
-                Err(_) => InputData::Read(std::fs::read(path).map_err(read_error)?),
-            }
-        } else {
-            InputData::Read(std::fs::read(path).map_err(read_error)?)
-        };
-        let input = Input { data, modified_ms };
-        if let Some(kind) = compression(input.bytes()) {
-            return Err(ConvertError::Compressed { path: path.to_path_buf(), kind });
-        }
-        Ok(input)
-    }
-
-    fn bytes(&self) -> &[u8] {
-        match &self.data {
-            InputData::Mapped(map) => map,
-            InputData::Read(bytes) => bytes,
-        }
-    }
-}
-
-fn compression(bytes: &[u8]) -> Option<&'static str> {
-    if bytes.starts_with(&[0x1f, 0x8b]) {
-        Some("gzip")
-    } else if bytes.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        Some("zstd")
-    } else {
-        None
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,5 +264,8 @@ mod tests {
         assert_eq!(collected, vec![&b"a"[..], b"", b"b\r", b"c"]);
         assert_eq!(lines(b"").count(), 0);
         assert_eq!(lines(b"\n").count(), 1);
+        for text in [&b"a\n\nb\r\nc"[..], b"", b"\n", b"x", b"x\n"] {
+            assert_eq!(count_lines(text), lines(text).count() as u64);
+        }
     }
 }

@@ -2,9 +2,11 @@
 //!
 //! - [`format`]: the `log-format` language and HAProxy's built-in formats.
 //! - [`config`]: what haproxy.cfg says about each frontend's log lines.
+//! - [`input`]: inputs (files, directories, stdin, gzip, zstd) cut into newline-aligned chunks.
 //! - [`parse`]: one line into one row (syslog header, format plans, events).
 //! - [`batch`]: rows into Arrow record batches.
 //! - [`sink`]: record batches into Parquet files, written atomically.
+//! - [`pipeline`]: chunks parsed in parallel, results written in order, memory bounded.
 //! - [`convert`]: the convert job that ties them together.
 //! - [`render`]: rows printed back as log lines (the parser's inverse, for tests).
 //! - [`schema`]: the output columns and what they mean.
@@ -16,7 +18,9 @@ pub mod config;
 pub mod convert;
 pub mod format;
 pub mod generate;
+pub mod input;
 pub mod parse;
+pub mod pipeline;
 pub mod render;
 pub mod schema;
 pub mod sink;

@@ -179,13 +179,3 @@ fn schema_lists_columns_with_their_meaning() {
     let unknown = halake(&["schema", "--format", "nope"]);
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("known formats are httplog, httpslog, tcplog"));
 }
-
-#[test]
-fn compressed_input_gets_a_clear_error() {
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("haproxy.log.1");
-    fs::write(&input, [0x1f, 0x8b, 8, 0, 0, 0]).unwrap();
-    let result = halake(&["convert", input.to_str().unwrap(), "-o", dir.path().join("o.parquet").to_str().unwrap()]);
-    assert!(!result.status.success());
-    assert!(String::from_utf8_lossy(&result.stderr).contains("is gzip-compressed"));
-}

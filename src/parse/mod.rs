@@ -106,8 +106,9 @@ pub struct LineParser<'c> {
     truncated: Row,
     /// The plan that read the previous line: logs come in runs of one format.
     preferred: usize,
-    /// An instant near the lines being read (the last dated line, or the file's
-    /// modification time): RFC3164 headers take the year that puts them closest to it.
+    /// An instant near the lines being read (the file's modification time): RFC3164
+    /// headers of lines with no date of their own take the year nearest to it. Only the
+    /// line itself and this count, so a line parses the same in any chunk.
     reference_ms: i64,
 }
 
@@ -128,8 +129,8 @@ impl<'c> LineParser<'c> {
         &mut self.row
     }
 
-    /// Where RFC3164 headers of lines with no date of their own get their year from
-    /// until a dated line is read: a log file's modification time is a good one.
+    /// Where RFC3164 headers of lines with no date of their own get their year from: a
+    /// log file's modification time is a good one.
     pub fn set_reference(&mut self, ms: i64) {
         self.reference_ms = ms;
     }
@@ -166,7 +167,9 @@ impl<'c> LineParser<'c> {
                     return Outcome::Traffic;
                 }
                 Ok(Fit::Truncated) => {
-                    if truncated_plan.is_none() && line.len() >= SHORTEST_CUT_LINE {
+                    // The first plan in catalogue order, not in trial order: which plan read
+                    // the previous line (another chunk, maybe) must not change this one.
+                    if truncated_plan.is_none_or(|t| index < t) && line.len() >= SHORTEST_CUT_LINE {
                         truncated_plan = Some(index);
                         self.truncated.clone_from(&self.row);
                     }
@@ -244,12 +247,11 @@ impl<'c> LineParser<'c> {
                 }
             }
         }
-        if let (Value::Time(t), _) | (_, Value::Time(t)) =
-            (row.get(Col::RequestTime.index()), row.get(Col::AcceptTime.index()))
-        {
-            self.reference_ms = t;
-        }
-        set_header(row, header, &mut self.zone, self.reference_ms);
+        let reference = match (row.get(Col::RequestTime.index()), row.get(Col::AcceptTime.index())) {
+            (Value::Time(t), _) | (_, Value::Time(t)) => t,
+            _ => self.reference_ms,
+        };
+        set_header(row, header, &mut self.zone, reference);
     }
 
     /// The header time of an event line, as UTC µs.

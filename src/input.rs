@@ -1,0 +1,392 @@
+//! Inputs: what a path names (files, directories, `-` for stdin), how its bytes are read
+//! (memory-mapped when plain, streamed when compressed or piped), and how they are cut
+//! into newline-aligned chunks that workers parse independently.
+//!
+//! Chunks never split a line, and where they end depends only on the bytes and the
+//! chunk size, never on the number of threads: that keeps output deterministic.
+
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use memmap2::Mmap;
+
+/// One input as the user named it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InputPath {
+    File(PathBuf),
+    Stdin,
+}
+
+impl InputPath {
+    pub fn display(&self) -> String {
+        match self {
+            InputPath::File(path) => path.display().to_string(),
+            InputPath::Stdin => "-".to_string(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: String, source: io::Error },
+    #[error("{path}: {kind} data is corrupt or truncated after byte {offset} of the decompressed stream: {source}")]
+    Decompress { path: String, kind: &'static str, offset: u64, source: io::Error },
+}
+
+/// Files as given; directories by their regular files, recursively, in name order
+/// (hidden files skipped); `-` is standard input.
+pub fn expand(paths: &[PathBuf]) -> Result<Vec<InputPath>, InputError> {
+    let mut out = Vec::new();
+    for path in paths {
+        if path.as_os_str() == "-" {
+            out.push(InputPath::Stdin);
+        } else {
+            expand_path(path, &mut out)?;
+        }
+    }
+    Ok(out)
+}
+
+fn expand_path(path: &Path, out: &mut Vec<InputPath>) -> Result<(), InputError> {
+    let read_error = |source| InputError::Read { path: path.display().to_string(), source };
+    let metadata = std::fs::metadata(path).map_err(read_error)?;
+    if !metadata.is_dir() {
+        out.push(InputPath::File(path.to_path_buf()));
+        return Ok(());
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(read_error)?
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<Result<_, _>>()
+        .map_err(read_error)?;
+    entries.sort();
+    for entry in entries {
+        if !entry.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')) {
+            expand_path(&entry, out)?;
+        }
+    }
+    Ok(())
+}
+
+/// How an input's bytes are stored, detected by magic bytes, not by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Plain,
+    Gzip,
+    Zstd,
+}
+
+impl Encoding {
+    fn sniff(head: &[u8]) -> Encoding {
+        if head.starts_with(&[0x1f, 0x8b]) {
+            Encoding::Gzip
+        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            Encoding::Zstd
+        } else {
+            Encoding::Plain
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Encoding::Plain => "plain",
+            Encoding::Gzip => "gzip",
+            Encoding::Zstd => "zstd",
+        }
+    }
+}
+
+/// The bytes of one chunk: a range of a shared map, or a block read from a stream.
+#[derive(Clone)]
+pub enum ChunkBytes {
+    Mapped(Arc<Mmap>, Range<usize>),
+    Owned(Arc<Vec<u8>>),
+}
+
+impl ChunkBytes {
+    pub fn bytes(&self) -> &[u8] {
+        match self {
+            ChunkBytes::Mapped(map, range) => &map[range.clone()],
+            ChunkBytes::Owned(bytes) => bytes,
+        }
+    }
+
+    /// The map's pages of this chunk are no longer needed: drop them from memory, so a
+    /// 10 GB file costs no more resident memory than a 1 GB one. Pages that straddle
+    /// the chunk's ends are kept for the neighbours.
+    pub fn release(&self) {
+        if let ChunkBytes::Mapped(map, range) = self {
+            const PAGE: usize = 4096;
+            let start = range.start.next_multiple_of(PAGE);
+            let end = range.end / PAGE * PAGE;
+            if end > start {
+                // SAFETY: the map is private and read-only; MADV_DONTNEED only drops
+                // clean pages, which the kernel reads back from the file if touched
+                // again. No reference into this range outlives the chunk's parse.
+                let _ = unsafe { map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start) };
+            }
+        }
+    }
+}
+
+/// An opened input.
+pub struct Opened {
+    pub name: String,
+    pub encoding: Encoding,
+    /// The file's size on disk (compressed size for compressed files).
+    pub size: u64,
+    pub modified_ms: i64,
+    source: Source,
+}
+
+enum Source {
+    Mapped(Arc<Mmap>),
+    Stream(Box<dyn Read + Send>),
+}
+
+impl Opened {
+    pub fn open(input: &InputPath) -> Result<Opened, InputError> {
+        let name = input.display();
+        let read_error = |source| InputError::Read { path: name.clone(), source };
+        let (mut reader, size, modified_ms, map): (Box<dyn Read + Send>, u64, i64, Option<Mmap>) = match input {
+            InputPath::Stdin => (Box::new(io::stdin()), 0, now_ms(), None),
+            InputPath::File(path) => {
+                let file = File::open(path).map_err(read_error)?;
+                let metadata = file.metadata().map_err(read_error)?;
+                let modified_ms = metadata
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+                    .map_or(0, |d| d.as_millis() as i64);
+                let map = if metadata.is_file() && metadata.len() > 0 {
+                    // SAFETY: read-only map of a regular file. If another process
+                    // truncates it while mapped, reads past the new end fault (SIGBUS):
+                    // rotated logs are not truncated; live-file safety is its own issue.
+                    unsafe { Mmap::map(&file) }.ok()
+                } else {
+                    None
+                };
+                (Box::new(file), metadata.len(), modified_ms, map)
+            }
+        };
+        if let Some(map) = map {
+            let encoding = Encoding::sniff(&map);
+            if encoding == Encoding::Plain {
+                let _ = map.advise(memmap2::Advice::Sequential);
+                return Ok(Opened { name, encoding, size, modified_ms, source: Source::Mapped(Arc::new(map)) });
+            }
+            // Compressed: stream it through the decoder from the start of the file.
+            let reader: Box<dyn Read + Send> = Box::new(io::Cursor::new(MapReader(Arc::new(map))));
+            return Opened::stream(name, reader, size, modified_ms, encoding);
+        }
+        let mut head = [0u8; 4];
+        let read = read_fully(&mut reader, &mut head).map_err(read_error)?;
+        let reader: Box<dyn Read + Send> = Box::new(io::Cursor::new(head[..read].to_vec()).chain(reader));
+        Opened::stream(name, reader, size, modified_ms, Encoding::sniff(&head[..read]))
+    }
+
+    fn stream(
+        name: String,
+        reader: Box<dyn Read + Send>,
+        size: u64,
+        modified_ms: i64,
+        encoding: Encoding,
+    ) -> Result<Opened, InputError> {
+        let reader: Box<dyn Read + Send> = match encoding {
+            Encoding::Plain => reader,
+            // Multi-member gzip (logrotate, `cat a.gz b.gz`) is one stream.
+            Encoding::Gzip => Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 20, reader))),
+            Encoding::Zstd => {
+                Box::new(zstd::Decoder::new(reader).map_err(|source| InputError::Read { path: name.clone(), source })?)
+            }
+        };
+        Ok(Opened { name, encoding, size, modified_ms, source: Source::Stream(reader) })
+    }
+
+    /// The input's chunks, in order, of about `chunk_size` bytes each.
+    pub fn chunks(self, chunk_size: usize) -> Chunks {
+        let chunk_size = chunk_size.max(1);
+        match self.source {
+            Source::Mapped(map) => Chunks {
+                name: self.name,
+                encoding: self.encoding,
+                chunk_size,
+                state: ChunkState::Mapped { map, offset: 0 },
+            },
+            Source::Stream(reader) => Chunks {
+                name: self.name,
+                encoding: self.encoding,
+                chunk_size,
+                state: ChunkState::Stream { reader, carry: Vec::new(), done: false, decoded: 0 },
+            },
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+fn read_fully(reader: &mut impl Read, buffer: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match reader.read(&mut buffer[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+/// A map as a byte slice for `io::Cursor`.
+struct MapReader(Arc<Mmap>);
+
+impl AsRef<[u8]> for MapReader {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// Newline-aligned chunks of one input.
+pub struct Chunks {
+    pub name: String,
+    encoding: Encoding,
+    chunk_size: usize,
+    state: ChunkState,
+}
+
+enum ChunkState {
+    Mapped { map: Arc<Mmap>, offset: usize },
+    Stream { reader: Box<dyn Read + Send>, carry: Vec<u8>, done: bool, decoded: u64 },
+}
+
+impl Iterator for Chunks {
+    type Item = Result<ChunkBytes, InputError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match &mut self.state {
+            ChunkState::Mapped { map, offset } => {
+                let start = *offset;
+                let end = chunk_end(&map[..], start, self.chunk_size)?;
+                *offset = end;
+                Some(Ok(ChunkBytes::Mapped(map.clone(), start..end)))
+            }
+            ChunkState::Stream { reader, carry, done, decoded } => {
+                if *done && carry.is_empty() {
+                    return None;
+                }
+                // Fill a block, keep the bytes after its last newline for the next one.
+                let mut block = std::mem::take(carry);
+                block.reserve(self.chunk_size.saturating_sub(block.len()) + 1);
+                // A chunk ends at the first newline at or past `chunk_size`: read until
+                // the block holds one (or the stream ends).
+                let has_end = |block: &[u8]| {
+                    block.len() >= self.chunk_size && memchr::memchr(b'\n', &block[self.chunk_size - 1..]).is_some()
+                };
+                while !*done && !has_end(&block) {
+                    let start = block.len();
+                    let want = self.chunk_size.max(start + 64 * 1024).min(start + (16 << 20));
+                    block.resize(want, 0);
+                    match reader.read(&mut block[start..]) {
+                        Ok(0) => {
+                            block.truncate(start);
+                            *done = true;
+                        }
+                        Ok(n) => {
+                            block.truncate(start + n);
+                            *decoded += n as u64;
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => block.truncate(start),
+                        Err(source) => {
+                            block.truncate(start);
+                            *done = true;
+                            let error = if self.encoding == Encoding::Plain {
+                                InputError::Read { path: self.name.clone(), source }
+                            } else {
+                                InputError::Decompress {
+                                    path: self.name.clone(),
+                                    kind: self.encoding.name(),
+                                    offset: *decoded,
+                                    source,
+                                }
+                            };
+                            return Some(Err(error));
+                        }
+                    }
+                }
+                if !*done {
+                    let cut = chunk_end(&block, 0, self.chunk_size).unwrap_or(block.len());
+                    *carry = block.split_off(cut);
+                }
+                if block.is_empty() {
+                    return None;
+                }
+                Some(Ok(ChunkBytes::Owned(Arc::new(block))))
+            }
+        }
+    }
+}
+
+/// Where the chunk that starts at `start` ends: just after the first newline at or past
+/// `start + size`, or at the end of the bytes. None when nothing is left.
+pub fn chunk_end(bytes: &[u8], start: usize, size: usize) -> Option<usize> {
+    if start >= bytes.len() {
+        return None;
+    }
+    let target = start.saturating_add(size.max(1)).min(bytes.len());
+    Some(match memchr::memchr(b'\n', &bytes[target - 1..]) {
+        Some(p) => target - 1 + p + 1,
+        None => bytes.len(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(bytes: &[u8], size: usize) -> Vec<&[u8]> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        while let Some(end) = chunk_end(bytes, start, size) {
+            out.push(&bytes[start..end]);
+            start = end;
+        }
+        out
+    }
+
+    #[test]
+    fn chunks_end_after_a_newline_and_cover_everything() {
+        let bytes = b"aa\nbbbb\n\ncc";
+        for size in 1..=bytes.len() + 1 {
+            let chunks = split(bytes, size);
+            assert_eq!(chunks.concat(), bytes, "size {size}");
+            for chunk in &chunks[..chunks.len() - 1] {
+                assert_eq!(chunk.last(), Some(&b'\n'), "size {size}");
+            }
+        }
+        assert_eq!(split(bytes, 1), vec![&b"aa\n"[..], b"bbbb\n", b"\n", b"cc"]);
+        assert_eq!(split(b"", 4).len(), 0);
+    }
+
+    #[test]
+    fn streamed_chunks_match_mapped_chunks() {
+        let mut text = Vec::new();
+        for i in 0..1000 {
+            text.extend_from_slice(format!("line {i} {}\n", "x".repeat(i % 37)).as_bytes());
+        }
+        for size in [1, 7, 100, 4096, 1 << 20] {
+            let reader: Box<dyn Read + Send> = Box::new(io::Cursor::new(text.clone()));
+            let opened = Opened::stream("t".into(), reader, 0, 0, Encoding::Plain).unwrap();
+            let chunks: Vec<Vec<u8>> = opened.chunks(size).map(|c| c.unwrap().bytes().to_vec()).collect();
+            let expected: Vec<Vec<u8>> = split(&text, size).into_iter().map(<[u8]>::to_vec).collect();
+            assert_eq!(chunks, expected, "size {size}");
+        }
+    }
+}
