@@ -53,7 +53,7 @@ fn parse_into_record_batches(bencher: divan::Bencher) {
         let mut rows = 0;
         for line in lines(input) {
             if parser.parse(line) == Outcome::Traffic {
-                builder.append(parser.row(), line);
+                builder.append_columns(parser.row(), line, parser.filled_columns());
                 if builder.is_full() {
                     rows += builder.finish().expect("batch").num_rows();
                 }

@@ -1,13 +1,17 @@
 //! Rows into Arrow record batches: one builder per column, chosen once from the
 //! column's kind, fed straight from the line's bytes.
+//!
+//! A row only touches the columns its format fills; the others catch up with one bulk
+//! `append_nulls` when next written or when the batch is finished.
 
 use std::fmt::Write as _;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
+use arrow::array::{ArrayBuilder, NullBufferBuilder};
 use arrow::array::{
-    ArrayRef, BooleanBuilder, DictionaryArray, Int16Builder, Int32Builder, Int64Builder, ListBuilder, StringBuilder,
-    StringDictionaryBuilder, TimestampMicrosecondBuilder, TimestampMillisecondBuilder, UInt8Builder, UInt64Builder,
+    ArrayRef, BooleanBuilder, DictionaryArray, Int16Builder, Int32Array, Int32Builder, Int64Builder, ListBuilder,
+    StringBuilder, TimestampMicrosecondBuilder, TimestampMillisecondBuilder, UInt8Builder, UInt64Builder,
 };
 use arrow::datatypes::{Int32Type, SchemaRef, UInt8Type};
 use arrow::error::ArrowError;
@@ -22,7 +26,7 @@ pub const BATCH_ROWS: usize = 8192;
 
 enum Builder {
     Utf8(StringBuilder),
-    Dictionary(StringDictionaryBuilder<Int32Type>),
+    Dictionary(DictionaryColumn),
     TerminationChar(u8, UInt8Builder),
     Boolean(BooleanBuilder),
     Int16(Int16Builder),
@@ -38,7 +42,7 @@ impl Builder {
     fn new(kind: ColumnKind, capacity: usize) -> Builder {
         match kind {
             ColumnKind::Utf8 => Builder::Utf8(StringBuilder::with_capacity(capacity, capacity * 16)),
-            ColumnKind::Dictionary => Builder::Dictionary(StringDictionaryBuilder::new()),
+            ColumnKind::Dictionary => Builder::Dictionary(DictionaryColumn::new(capacity)),
             ColumnKind::TerminationChar(p) => Builder::TerminationChar(p, UInt8Builder::with_capacity(capacity)),
             ColumnKind::Boolean => Builder::Boolean(BooleanBuilder::with_capacity(capacity)),
             ColumnKind::Int16 => Builder::Int16(Int16Builder::with_capacity(capacity)),
@@ -55,10 +59,26 @@ impl Builder {
         }
     }
 
+    fn append_nulls(&mut self, n: usize) {
+        match self {
+            Builder::Utf8(b) => b.append_nulls(n),
+            Builder::Dictionary(b) => b.append_nulls(n),
+            Builder::TerminationChar(_, b) => b.append_nulls(n),
+            Builder::Boolean(b) => b.append_nulls(n),
+            Builder::Int16(b) => b.append_nulls(n),
+            Builder::Int32(b) => b.append_nulls(n),
+            Builder::Int64(b) => b.append_nulls(n),
+            Builder::UInt64(b) => b.append_nulls(n),
+            Builder::TimestampMillis(b) => b.append_nulls(n),
+            Builder::TimestampMicros(b) => b.append_nulls(n),
+            Builder::Utf8List(b) => (0..n).for_each(|_| b.append_null()),
+        }
+    }
+
     fn finish(&mut self) -> ArrayRef {
         match self {
             Builder::Utf8(b) => Arc::new(b.finish()),
-            Builder::Dictionary(b) => Arc::new(b.finish()),
+            Builder::Dictionary(b) => b.finish(),
             Builder::TerminationChar(position, keys) => {
                 let keys = keys.finish();
                 let values = termination::dictionary(*position);
@@ -80,6 +100,9 @@ impl Builder {
 pub struct BatchBuilder {
     schema: SchemaRef,
     builders: Vec<Builder>,
+    /// How many rows each column holds: columns a row does not touch lag behind.
+    filled: Vec<usize>,
+    all_columns: Vec<usize>,
     rows: usize,
     /// Reused for `#XX` decoding and address formatting: no allocation per line.
     scratch: Vec<u8>,
@@ -91,6 +114,8 @@ impl BatchBuilder {
         BatchBuilder {
             schema: Arc::new(arrow_schema(columns)),
             builders: columns.iter().map(|c| Builder::new(c.kind, BATCH_ROWS)).collect(),
+            filled: vec![0; columns.len()],
+            all_columns: (0..columns.len()).collect(),
             rows: 0,
             scratch: Vec::new(),
             text: String::new(),
@@ -115,17 +140,107 @@ impl BatchBuilder {
 
     /// Appends one row. `row` values index into `line`.
     pub fn append(&mut self, row: &Row, line: &[u8]) {
-        for (builder, value) in self.builders.iter_mut().zip(&row.values) {
-            append_value(builder, *value, line, &mut self.scratch, &mut self.text);
+        let columns = std::mem::take(&mut self.all_columns);
+        self.append_columns(row, line, &columns);
+        self.all_columns = columns;
+    }
+
+    /// Appends one row whose values outside `columns` are all null: the columns its
+    /// format can fill (`Plan::filled`).
+    pub fn append_columns(&mut self, row: &Row, line: &[u8], columns: &[usize]) {
+        debug_assert!(
+            (0..row.values.len()).all(|c| row.values[c].is_null() || columns.contains(&c)),
+            "a value outside the columns its format fills would be lost"
+        );
+        let rows = self.rows;
+        for &column in columns {
+            let builder = &mut self.builders[column];
+            let behind = rows - self.filled[column];
+            if behind > 0 {
+                builder.append_nulls(behind);
+            }
+            append_value(builder, row.values[column], line, &mut self.scratch, &mut self.text);
+            self.filled[column] = rows + 1;
         }
         self.rows += 1;
     }
 
     /// The rows appended since the last call, as a batch.
     pub fn finish(&mut self) -> Result<RecordBatch, ArrowError> {
-        let columns = self.builders.iter_mut().map(Builder::finish).collect();
+        let rows = self.rows;
+        let columns = self
+            .builders
+            .iter_mut()
+            .zip(&mut self.filled)
+            .map(|(builder, filled)| {
+                builder.append_nulls(rows - *filled);
+                *filled = 0;
+                builder.finish()
+            })
+            .collect();
         self.rows = 0;
         RecordBatch::try_new(self.schema.clone(), columns)
+    }
+}
+
+/// Dictionary-encoded text. Neighbouring rows mostly repeat a value (the same format,
+/// host, frontend, method), so the last value is checked before the hash map.
+struct DictionaryColumn {
+    keys: Vec<i32>,
+    valid: NullBufferBuilder,
+    values: StringBuilder,
+    lookup: hashbrown::HashMap<Box<[u8]>, i32>,
+    last: Vec<u8>,
+    last_key: Option<i32>,
+}
+
+impl DictionaryColumn {
+    fn new(capacity: usize) -> DictionaryColumn {
+        DictionaryColumn {
+            keys: Vec::with_capacity(capacity),
+            valid: NullBufferBuilder::new(capacity),
+            values: StringBuilder::new(),
+            lookup: hashbrown::HashMap::new(),
+            last: Vec::new(),
+            last_key: None,
+        }
+    }
+
+    fn append_value(&mut self, value: &str) {
+        let bytes = value.as_bytes();
+        let key = match self.last_key {
+            Some(key) if self.last == bytes => key,
+            _ => {
+                let key = match self.lookup.get(bytes) {
+                    Some(&key) => key,
+                    None => {
+                        let key = self.values.len() as i32;
+                        self.values.append_value(value);
+                        self.lookup.insert(bytes.into(), key);
+                        key
+                    }
+                };
+                self.last.clear();
+                self.last.extend_from_slice(bytes);
+                self.last_key = Some(key);
+                key
+            }
+        };
+        self.keys.push(key);
+        self.valid.append_non_null();
+    }
+
+    fn append_nulls(&mut self, n: usize) {
+        self.keys.resize(self.keys.len() + n, 0);
+        self.valid.append_n_nulls(n);
+    }
+
+    fn finish(&mut self) -> ArrayRef {
+        let keys = Int32Array::new(std::mem::take(&mut self.keys).into(), self.valid.finish());
+        let values = Arc::new(self.values.finish());
+        self.lookup.clear();
+        self.last_key = None;
+        Arc::new(DictionaryArray::<Int32Type>::try_new(keys, values).expect("keys index the values"))
     }
 }
 
@@ -136,10 +251,8 @@ fn append_value(builder: &mut Builder, value: Value, line: &[u8], scratch: &mut 
             None => b.append_null(),
         },
         Builder::Dictionary(b) => match as_str(value, line, scratch, text) {
-            Some(s) => {
-                b.append_value(s);
-            }
-            None => b.append_null(),
+            Some(s) => b.append_value(s),
+            None => b.append_nulls(1),
         },
         Builder::TerminationChar(position, b) => {
             match value.bytes(line).and_then(|state| state.get(usize::from(*position))) {

@@ -97,7 +97,7 @@ pub fn parse_chunk(job: &ChunkJob, context: &ParseContext) -> Result<ChunkResult
                 }
                 row.set(Col::SourceFile.index(), Value::Static(job.source));
                 row.set(Col::SourceLine.index(), Value::Int(number as i64));
-                rows.append(row, line);
+                rows.append_columns(parser.row(), line, parser.filled_columns());
                 result.rows += 1;
                 if rows.is_full() {
                     result.traffic.push(rows.finish()?);

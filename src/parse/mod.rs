@@ -64,6 +64,13 @@ impl Catalogue {
             plan.any_frontend = builtin::ANY_FRONTEND.contains(&name);
             plans.push(plan);
         }
+        for plan in &mut plans {
+            let mut filled = plan.columns();
+            filled.extend(Col::ALL.iter().filter(|c| c.always_filled()).map(|c| c.index()));
+            filled.sort_unstable();
+            filled.dedup();
+            plan.filled = filled;
+        }
         let configured_frontends =
             plans.iter().flat_map(|p| p.frontends.iter().map(|f| f.as_bytes().to_vec())).collect();
         Ok(Catalogue { plans, columns, configured_frontends })
@@ -106,6 +113,8 @@ pub struct LineParser<'c> {
     truncated: Row,
     /// The plan that read the previous line: logs come in runs of one format.
     preferred: usize,
+    /// The plan of the last traffic row.
+    last_plan: usize,
     /// An instant near the lines being read (the file's modification time): RFC3164
     /// headers of lines with no date of their own take the year nearest to it. Only the
     /// line itself and this count, so a line parses the same in any chunk.
@@ -116,12 +125,25 @@ impl<'c> LineParser<'c> {
     /// `reference_ms`: an instant near the lines (see [`LineParser::set_reference`]).
     pub fn new(catalogue: &'c Catalogue, zone: LocalZone, reference_ms: i64) -> LineParser<'c> {
         let columns = catalogue.columns.specs.len();
-        LineParser { catalogue, zone, row: Row::new(columns), truncated: Row::new(columns), preferred: 0, reference_ms }
+        LineParser {
+            catalogue,
+            zone,
+            row: Row::new(columns),
+            truncated: Row::new(columns),
+            preferred: 0,
+            last_plan: 0,
+            reference_ms,
+        }
     }
 
     /// The row of the last [`Outcome::Traffic`]; offsets are into that line.
     pub fn row(&self) -> &Row {
         &self.row
+    }
+
+    /// The columns the last traffic row can have values in (see `Plan::filled`).
+    pub fn filled_columns(&self) -> &[usize] {
+        &self.catalogue.plans[self.last_plan].filled
     }
 
     /// For the caller's own columns (provenance) before the row is appended.
@@ -163,7 +185,7 @@ impl<'c> LineParser<'c> {
             match fit {
                 Ok(Fit::Complete) => {
                     self.preferred = index;
-                    self.finish_row(plan, line, &header, false);
+                    self.finish_row(index, line, &header, false);
                     return Outcome::Traffic;
                 }
                 Ok(Fit::Truncated) => {
@@ -184,7 +206,7 @@ impl<'c> LineParser<'c> {
         if let Some(index) = truncated_plan {
             std::mem::swap(&mut self.row, &mut self.truncated);
             self.preferred = index;
-            self.finish_row(&plans[index], line, &header, true);
+            self.finish_row(index, line, &header, true);
             return Outcome::Traffic;
         }
         if let Some(event) = event::classify(line, header.message) {
@@ -224,7 +246,9 @@ impl<'c> LineParser<'c> {
         }
     }
 
-    fn finish_row(&mut self, plan: &Plan, line: &[u8], header: &Header, truncated: bool) {
+    fn finish_row(&mut self, index: usize, line: &[u8], header: &Header, truncated: bool) {
+        self.last_plan = index;
+        let plan = &self.catalogue.plans[index];
         let row = &mut self.row;
         row.set(Col::LogFormat.index(), Value::Static(plan.name));
         row.set(Col::LineTruncated.index(), Value::Bool(truncated));

@@ -156,6 +156,9 @@ pub struct Plan {
     /// errors): the configuration's format does not replace them.
     pub any_frontend: bool,
     pub captures: CaptureColumns,
+    /// Every column a row of this plan can have a value in, with provenance and header:
+    /// the others stay null, and the batch builder skips them.
+    pub filled: Vec<usize>,
 }
 
 /// Capture names from the configuration, in declaration order.
@@ -230,6 +233,7 @@ impl Plan {
             frontends: Vec::new(),
             any_frontend: false,
             captures: capture_columns,
+            filled: Vec::new(),
         }
     }
 
