@@ -1,6 +1,6 @@
 //! Command-line interface: argument definitions and the commands they run.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -195,6 +195,7 @@ fn run_convert(args: ConvertArgs) -> Result<ExitCode> {
         zone,
         threads: args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
         chunk_size: args.chunk_size,
+        progress: !args.quiet && std::io::stderr().is_terminal(),
     };
     let summary = convert::convert(&options)?;
     if !args.quiet {

@@ -10,6 +10,8 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
 use crate::input::{InputError, InputPath, Opened};
 use crate::parse::Catalogue;
 use crate::parse::date::LocalZone;
@@ -34,6 +36,8 @@ pub struct ConvertOptions {
     pub zone: LocalZone,
     pub threads: usize,
     pub chunk_size: usize,
+    /// Show a progress bar on standard error.
+    pub progress: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -100,6 +104,7 @@ pub fn convert(options: &ConvertOptions) -> Result<Summary, ConvertError> {
         strict: options.strict,
         summary: Summary::default(),
         termination: HashMap::new(),
+        progress: options.progress.then(|| progress_bar(&options.inputs)),
     };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(options.threads)
@@ -153,6 +158,7 @@ struct Writer {
     strict: bool,
     summary: Summary,
     termination: HashMap<[u8; 2], u64>,
+    progress: Option<ProgressBar>,
 }
 
 impl Writer {
@@ -192,10 +198,17 @@ impl Writer {
         for (code, count) in chunk.termination {
             *self.termination.entry(code).or_default() += count;
         }
+        if let Some(bar) = &self.progress {
+            bar.inc(chunk.bytes);
+            bar.set_message(format!("{} lines, {} rejects", summary.lines, summary.rejects));
+        }
         Ok(())
     }
 
     fn finish(self) -> Result<Summary, ConvertError> {
+        if let Some(bar) = &self.progress {
+            bar.finish_and_clear();
+        }
         self.traffic.finish()?;
         if let Some(events) = self.events {
             events.finish()?;
@@ -213,6 +226,31 @@ impl Writer {
         summary.termination = termination;
         Ok(summary)
     }
+}
+
+/// Bytes, rate and time left when every input is a plain file of known size; bytes and
+/// rate otherwise (stdin, compressed files: their decoded size is unknown up front).
+fn progress_bar(inputs: &[InputPath]) -> ProgressBar {
+    let mut total = Some(0u64);
+    for input in inputs {
+        let plain_size = match input {
+            InputPath::File(path) => std::fs::File::open(path).ok().and_then(|mut file| {
+                let mut magic = [0u8; 4];
+                let read = std::io::Read::read(&mut file, &mut magic).ok()?;
+                let compressed = magic[..read].starts_with(&[0x1f, 0x8b]) || magic[..read] == [0x28, 0xb5, 0x2f, 0xfd];
+                (!compressed).then(|| file.metadata().ok().map(|m| m.len())).flatten()
+            }),
+            InputPath::Stdin => None,
+        };
+        total = total.zip(plain_size).map(|(t, s)| t + s);
+    }
+    let (bar, template) = match total {
+        Some(total) => (ProgressBar::new(total), "{bar:30} {bytes}/{total_bytes} {bytes_per_sec} eta {eta} {msg}"),
+        None => (ProgressBar::new_spinner(), "{spinner} {bytes} {bytes_per_sec} {elapsed} {msg}"),
+    };
+    bar.set_draw_target(ProgressDrawTarget::stderr_with_hz(4));
+    bar.set_style(ProgressStyle::with_template(template).expect("valid template"));
+    bar
 }
 
 fn write_reject(out: &mut impl Write, reject: &Reject) -> std::io::Result<()> {
