@@ -64,7 +64,18 @@ const OUTCOMES: &[(i32, &str, u32)] = &[
 
 /// Writes about `bytes` of log lines to `out` (whole lines; the last may overshoot).
 pub fn generate(out: &mut impl Write, bytes: u64, seed: u64) -> io::Result<u64> {
-    let mut generator = Generator { rng: fastrand::Rng::with_seed(seed), now_ms: 1_795_392_000_000, pid: 2908 };
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let clients = (0..CLIENTS)
+        .map(|i| {
+            if i % 50 == 7 {
+                format!("2001:db8::{:x}", rng.u32(1..0xffff))
+            } else {
+                let first = [10, 172, 192, 203][rng.usize(0..4)];
+                format!("{first}.{}.{}.{}", rng.u32(0..256), rng.u32(0..256), rng.u32(1..255))
+            }
+        })
+        .collect();
+    let mut generator = Generator { rng, now_ms: 1_795_392_000_000, pid: 2908, clients };
     let mut line = Vec::with_capacity(2048);
     let mut written = 0;
     let mut lines = 0;
@@ -78,10 +89,14 @@ pub fn generate(out: &mut impl Write, bytes: u64, seed: u64) -> io::Result<u64> 
     Ok(lines)
 }
 
+/// Distinct client addresses; a few of them send most of the traffic.
+const CLIENTS: usize = 20_000;
+
 struct Generator {
     rng: fastrand::Rng,
     now_ms: i64,
     pid: u32,
+    clients: Vec<String>,
 }
 
 impl Generator {
@@ -109,21 +124,16 @@ impl Generator {
         let _ = write!(out, "{}", time.format("%d/%b/%Y:%H:%M:%S%.3f"));
     }
 
+    /// A skewed pick: index `n · u³`, so low indexes (the busy clients, the popular
+    /// pages) come up far more often than high ones.
+    fn skewed(&mut self, n: usize) -> usize {
+        let u = self.rng.f64();
+        ((u * u * u) * n as f64) as usize
+    }
+
     fn client(&mut self, out: &mut Vec<u8>) {
-        let rng = &mut self.rng;
-        if rng.u32(0..50) == 0 {
-            let _ = write!(out, "2001:db8::{:x}:{}", rng.u32(1..0xffff), rng.u32(1024..65535));
-        } else {
-            let _ = write!(
-                out,
-                "{}.{}.{}.{}:{}",
-                [10, 172, 192, 203][rng.usize(0..4)],
-                rng.u32(0..256),
-                rng.u32(0..256),
-                rng.u32(1..255),
-                rng.u32(1024..65535)
-            );
-        }
+        let client = self.skewed(self.clients.len());
+        let _ = write!(out, "{}:{}", self.clients[client], self.rng.u32(1024..65535));
     }
 
     /// A long-tailed duration in ms: mostly small, sometimes seconds.
@@ -166,7 +176,14 @@ impl Generator {
         let response_ms =
             if connect_ms < 0 || state.starts_with("sH") || state.starts_with("SH") { -1 } else { self.duration(80) };
         let active = request_ms + queue_ms.max(0) + connect_ms.max(0) + response_ms.max(0) + self.duration(20);
-        let bytes = if status >= 400 { self.rng.u32(150..400) } else { self.rng.u32(200..120_000) };
+        let page = self.skewed(PATHS.len());
+        // A page has a size; dynamic pages vary around it.
+        let base = 200 + (page as u32 * 7919) % 90_000;
+        let bytes = match status {
+            400.. => 150 + (status as u32 % 7) * 20,
+            _ if self.rng.u32(0..10) < 7 => base,
+            _ => base + self.rng.u32(0..2000),
+        };
         let _ = write!(out, "{request_ms}/{queue_ms}/{connect_ms}/{response_ms}/{active} {status} {bytes} ");
         if self.rng.u32(0..10) == 0 {
             let _ = write!(out, "SERVERID={} - ", servers[0]);
@@ -178,10 +195,11 @@ impl Generator {
         let agent = AGENTS[self.rng.usize(0..AGENTS.len())];
         let _ = write!(out, "{{www.example.com|{agent}}} {{text/html}} \"");
         let method = self.method();
-        let path = PATHS[self.rng.usize(0..PATHS.len())];
+        let path = PATHS[page];
         let _ = write!(out, "{method} {path}");
         if self.rng.bool() {
-            let _ = write!(out, "?id={}&page={}", self.rng.u32(1..1_000_000), self.rng.u32(1..50));
+            let id = self.skewed(100_000) + 1;
+            let _ = write!(out, "?id={id}&page={}", self.skewed(50) + 1);
         }
         let _ = write!(out, " HTTP/{}\"", if tls && self.rng.bool() { "2.0" } else { "1.1" });
         if tls {
