@@ -9,6 +9,7 @@ use clap::{Args as ClapArgs, Parser, Subcommand};
 
 use crate::config;
 use crate::convert::{self, ConvertOptions, Summary};
+use crate::dataset::Partitioning;
 use crate::generate;
 use crate::input;
 use crate::parse::date::LocalZone;
@@ -32,6 +33,7 @@ Examples:
   halake convert /var/log/haproxy.log -o haproxy.parquet
   halake convert data/ -o sample.parquet --rejects rejects.jsonl --events events.parquet
   halake convert /var/log/haproxy.log.*.gz -o archive.parquet
+  halake convert /var/log/haproxy.log* -o lake/ --partition hour   # daily cron: only new files
   zcat haproxy.log.2.gz | halake convert - -o day.parquet
   halake convert haproxy.log --haproxy-config /etc/haproxy/haproxy.cfg --timezone Europe/Paris -o out.parquet
   halake convert app.log --log-format '%ci:%cp [%tr] %ft %b/%s %ST %B %tsc' -o out.parquet
@@ -89,9 +91,14 @@ pub struct ConvertArgs {
     /// for standard input.
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
-    /// The Parquet file to write.
-    #[arg(short, long, value_name = "OUT.parquet")]
+    /// The Parquet file to write, or a dataset directory (an existing directory, or a
+    /// path ending in '/'): Hive-partitioned files plus a manifest, so that running again
+    /// over the same inputs converts only new or changed ones.
+    #[arg(short, long, value_name = "OUT.parquet | DIR/")]
     pub output: PathBuf,
+    /// How a dataset directory is partitioned: date=YYYY-MM-DD, or date=.../hour=HH.
+    #[arg(long, value_enum, default_value = "day")]
+    pub partition: Partitioning,
     /// Write rejected lines here, one JSON object per line: file, line, reason, text.
     #[arg(long, value_name = "FILE")]
     pub rejects: Option<PathBuf>,
@@ -185,9 +192,11 @@ fn run_convert(args: ConvertArgs) -> Result<ExitCode> {
         let names: Vec<String> = args.inputs.iter().map(|p| p.display().to_string()).collect();
         bail!("no log files found in {}", names.join(", "));
     }
+    let dataset = (args.output.is_dir() || args.output.to_string_lossy().ends_with('/')).then_some(args.partition);
     let options = ConvertOptions {
         inputs,
         output: args.output.clone(),
+        dataset,
         events: args.events.clone(),
         rejects: args.rejects.clone(),
         strict: args.strict,
@@ -221,7 +230,14 @@ fn print_summary(summary: &Summary, options: &ConvertOptions) -> std::io::Result
         "lines {} = rows {} + events {} + rejects {}",
         summary.lines, summary.rows, summary.events, summary.rejects
     )?;
-    writeln!(out, "wrote {}", options.output.display())?;
+    if options.dataset.is_some() {
+        if summary.skipped > 0 {
+            writeln!(out, "skipped {} input(s) the dataset already holds unchanged", summary.skipped)?;
+        }
+        writeln!(out, "wrote {} file(s) to {}", summary.files_written, options.output.display())?;
+    } else {
+        writeln!(out, "wrote {}", options.output.display())?;
+    }
     if let Some(events) = &options.events {
         writeln!(out, "wrote {}", events.display())?;
     }

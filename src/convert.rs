@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::dataset::{DatasetError, DatasetSink, InputIdentity, Manifest, Partitioning};
 use crate::input::{InputError, InputPath, Opened};
 use crate::parse::Catalogue;
 use crate::parse::date::LocalZone;
@@ -26,6 +27,8 @@ pub const DEFAULT_CHUNK_SIZE: usize = 8 << 20;
 pub struct ConvertOptions {
     pub inputs: Vec<InputPath>,
     pub output: PathBuf,
+    /// Write a dataset directory partitioned this way instead of one file.
+    pub dataset: Option<Partitioning>,
     /// Where events go, as a second Parquet file; counted either way.
     pub events: Option<PathBuf>,
     /// Where rejected lines go, one JSON object per line.
@@ -52,6 +55,10 @@ pub enum ConvertError {
     Arrow(#[from] arrow::error::ArrowError),
     #[error("writing rejects to {path}: {source}")]
     Rejects { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Dataset(#[from] DatasetError),
+    #[error("cannot read {path}: {source}")]
+    Identity { path: String, source: std::io::Error },
     #[error("cannot start {threads} worker threads: {message}")]
     Threads { threads: usize, message: String },
 }
@@ -60,6 +67,10 @@ pub enum ConvertError {
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Summary {
     pub files: u64,
+    /// Inputs a dataset already held unchanged, not read again.
+    pub skipped: u64,
+    /// Parquet files written (1 unless a dataset).
+    pub files_written: u64,
     /// Bytes of log text read (after decompression).
     pub bytes: u64,
     pub lines: u64,
@@ -87,8 +98,33 @@ pub fn convert(options: &ConvertOptions) -> Result<Summary, ConvertError> {
         ("halake.sources".to_string(), options.inputs.iter().map(InputPath::display).collect::<Vec<_>>().join("\n")),
     ];
     let schema = crate::batch::BatchBuilder::new(catalogue.column_specs()).schema();
+    // A dataset remembers what it holds: inputs unchanged since are not read again.
+    let mut inputs: Vec<(&InputPath, Option<InputIdentity>)> = Vec::new();
+    let mut skipped = 0;
+    let traffic = match options.dataset {
+        None => {
+            inputs.extend(options.inputs.iter().map(|input| (input, None)));
+            Output::File(ParquetSink::create(&options.output, schema, metadata.clone())?)
+        }
+        Some(partitioning) => {
+            let manifest = Manifest::load(&options.output)?;
+            for input in &options.inputs {
+                let identity = InputIdentity::of(input)
+                    .map_err(|source| ConvertError::Identity { path: input.display(), source })?;
+                if identity.as_ref().is_some_and(|identity| manifest.contains(identity)) {
+                    skipped += 1;
+                } else {
+                    inputs.push((input, identity));
+                }
+            }
+            Output::Dataset(DatasetSink::create(&options.output, partitioning, schema, metadata.clone(), manifest)?)
+        }
+    };
+    let identities: Vec<Option<InputIdentity>> = inputs.iter().map(|(_, identity)| identity.clone()).collect();
     let mut writer = Writer {
-        traffic: ParquetSink::create(&options.output, schema, metadata.clone())?,
+        traffic,
+        identities,
+        current_input: None,
         events: match &options.events {
             Some(path) => {
                 let schema = crate::batch::BatchBuilder::new(&schema::events::columns()).schema();
@@ -121,7 +157,7 @@ pub fn convert(options: &ConvertOptions) -> Result<Summary, ConvertError> {
         depth,
         |submitter| {
             let mut sequence = 0;
-            for input in &options.inputs {
+            for (index, (input, _)) in inputs.iter().enumerate() {
                 let opened = Opened::open(input)?;
                 files += 1;
                 // Every row of this input shares the name: one copy for the whole run.
@@ -131,7 +167,7 @@ pub fn convert(options: &ConvertOptions) -> Result<Summary, ConvertError> {
                 for chunk in opened.chunks(options.chunk_size) {
                     let bytes = chunk?;
                     let lines = count_lines(bytes.bytes());
-                    let job = ChunkJob { sequence, source, first_line, reference_ms, bytes };
+                    let job = ChunkJob { sequence, source, input: index, first_line, reference_ms, bytes };
                     sequence += 1;
                     first_line += lines;
                     if !submitter.submit(job) {
@@ -145,13 +181,22 @@ pub fn convert(options: &ConvertOptions) -> Result<Summary, ConvertError> {
     )?;
     let mut summary = writer.finish()?;
     summary.files = files;
+    summary.skipped = skipped;
     summary.elapsed = started.elapsed();
     Ok(summary)
 }
 
+/// Where traffic rows go.
+enum Output {
+    File(ParquetSink),
+    Dataset(DatasetSink),
+}
+
 /// Takes chunk results in input order and writes them out.
 struct Writer {
-    traffic: ParquetSink,
+    traffic: Output,
+    identities: Vec<Option<InputIdentity>>,
+    current_input: Option<usize>,
     events: Option<ParquetSink>,
     rejects: Option<AtomicFile>,
     rejects_path: PathBuf,
@@ -172,8 +217,21 @@ impl Writer {
                 reason: reject.reason.clone(),
             });
         }
-        for batch in &chunk.traffic {
-            self.traffic.write(batch)?;
+        match &mut self.traffic {
+            Output::File(sink) => {
+                for batch in &chunk.traffic {
+                    sink.write(batch)?;
+                }
+            }
+            Output::Dataset(dataset) => {
+                if self.current_input != Some(chunk.input) {
+                    dataset.start_input(self.identities[chunk.input].clone())?;
+                    self.current_input = Some(chunk.input);
+                }
+                for batch in &chunk.traffic {
+                    dataset.write(batch)?;
+                }
+            }
         }
         if let Some(events) = &mut self.events {
             for batch in &chunk.event_batches {
@@ -209,7 +267,10 @@ impl Writer {
         if let Some(bar) = &self.progress {
             bar.finish_and_clear();
         }
-        self.traffic.finish()?;
+        let files_written = match self.traffic {
+            Output::File(sink) => sink.finish().map(|_| 1)?,
+            Output::Dataset(dataset) => dataset.finish()?,
+        };
         if let Some(events) = self.events {
             events.finish()?;
         }
@@ -217,6 +278,7 @@ impl Writer {
             file.commit()?;
         }
         let mut summary = self.summary;
+        summary.files_written = files_written;
         let mut termination: Vec<(String, u64)> = self
             .termination
             .into_iter()

@@ -6,6 +6,7 @@
 //! - [`parse`]: one line into one row (syslog header, format plans, events).
 //! - [`batch`]: rows into Arrow record batches.
 //! - [`sink`]: record batches into Parquet files, written atomically.
+//! - [`dataset`]: a partitioned dataset directory and its manifest of converted inputs.
 //! - [`pipeline`]: chunks parsed in parallel, results written in order, memory bounded.
 //! - [`convert`]: the convert job that ties them together.
 //! - [`render`]: rows printed back as log lines (the parser's inverse, for tests).
@@ -16,6 +17,7 @@ pub mod batch;
 pub mod cli;
 pub mod config;
 pub mod convert;
+pub mod dataset;
 pub mod format;
 pub mod generate;
 pub mod input;

@@ -34,6 +34,8 @@ pub struct ChunkJob {
     pub sequence: u64,
     /// The input's name as rows record it.
     pub source: &'static str,
+    /// The input's position among the run's inputs.
+    pub input: usize,
     /// Line number (1-based) of the chunk's first line in its input.
     pub first_line: u64,
     /// The input's modification time: the year of undated RFC3164 lines.
@@ -54,6 +56,7 @@ pub struct Reject {
 pub struct ChunkResult {
     pub sequence: u64,
     pub source: &'static str,
+    pub input: usize,
     pub bytes: u64,
     pub lines: u64,
     pub rows: u64,
@@ -75,6 +78,7 @@ pub fn parse_chunk(job: &ChunkJob, context: &ParseContext) -> Result<ChunkResult
     let mut result = ChunkResult {
         sequence: job.sequence,
         source: job.source,
+        input: job.input,
         bytes: bytes.len() as u64,
         lines: 0,
         rows: 0,

@@ -71,3 +71,19 @@ fn duckdb_reads_the_types_and_values_back() {
         ]
     );
 }
+
+#[test]
+fn duckdb_reads_a_dataset_directory_as_hive_partitions() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = format!("{}/lake/", dir.path().display());
+    let inputs = [corpus("httplog.rsyslog.log"), corpus("default_http.raw.log")];
+    convert(&[&inputs[0], &inputs[1]], std::path::Path::new(&lake), &[]);
+    let script = r#"
+import sys, duckdb
+rows = duckdb.sql(f"SELECT date::VARCHAR, count(*) FROM read_parquet('{sys.argv[1]}**/*.parquet', hive_partitioning = true) GROUP BY 1 ORDER BY 1 NULLS LAST").fetchall()
+print(rows)
+"#;
+    let result = Command::new("python3").arg("-c").arg(script).arg(&lake).output().expect("python3");
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    assert_eq!(String::from_utf8_lossy(&result.stdout).trim(), "[('2026-11-23', 266), (None, 3)]");
+}

@@ -1,0 +1,332 @@
+//! A Parquet dataset directory: rows partitioned Hive-style by day or hour
+//! (`date=2026-11-23/part-<input>-<n>.parquet`), and a manifest of the inputs already
+//! converted so that a daily run converts only what is new.
+//!
+//! Exactly once: part files carry the identity of their input (path, size, mtime and a
+//! hash of its first 64 KiB). Before an input is written, parts left by an earlier,
+//! interrupted run of the same input and parts of an older version of it (the live log
+//! grew) are deleted; the manifest is rewritten atomically at the end.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::{SchemaRef, TimestampMicrosecondType, TimestampMillisecondType};
+use arrow::record_batch::RecordBatch;
+use chrono::DateTime;
+
+use crate::input::InputPath;
+use crate::schema::Col;
+use crate::sink::{AtomicFile, ParquetSink, SinkError};
+
+pub const MANIFEST: &str = "_halake_manifest.json";
+/// Partitions written at once: logs are in time order, so one or two are active.
+const OPEN_PARTITIONS: usize = 4;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Partitioning {
+    None,
+    Day,
+    Hour,
+}
+
+/// What identifies one version of an input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputIdentity {
+    pub path: String,
+    pub size: u64,
+    pub modified_ms: i64,
+    pub head_hash: u64,
+}
+
+impl InputIdentity {
+    /// None for stdin: a stream has no identity to remember.
+    pub fn of(input: &InputPath) -> std::io::Result<Option<InputIdentity>> {
+        let InputPath::File(path) = input else { return Ok(None) };
+        let metadata = fs::metadata(path)?;
+        let modified_ms =
+            metadata.modified()?.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+        let mut head = vec![0; 64 << 10];
+        let mut file = fs::File::open(path)?;
+        let mut read = 0;
+        while read < head.len() {
+            match file.read(&mut head[read..])? {
+                0 => break,
+                n => read += n,
+            }
+        }
+        let path = fs::canonicalize(path)?.display().to_string();
+        Ok(Some(InputIdentity { path, size: metadata.len(), modified_ms, head_hash: fnv1a(&head[..read]) }))
+    }
+
+    /// The prefix of this version's part files.
+    pub fn key(&self) -> String {
+        let mut bytes = self.path.as_bytes().to_vec();
+        bytes.extend_from_slice(&self.size.to_le_bytes());
+        bytes.extend_from_slice(&self.modified_ms.to_le_bytes());
+        bytes.extend_from_slice(&self.head_hash.to_le_bytes());
+        format!("{:016x}", fnv1a(&bytes))
+    }
+}
+
+/// FNV-1a, 64 bits: stable across builds and platforms, which a manifest needs and
+/// std's hasher does not promise.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
+}
+
+/// The inputs a dataset already holds, and the files each one wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Manifest {
+    entries: BTreeMap<String, ManifestEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ManifestEntry {
+    identity: InputIdentity,
+    parts: Vec<String>,
+    rows: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DatasetError {
+    #[error("reading the manifest {path}: {message}")]
+    Manifest { path: PathBuf, message: String },
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Sink(#[from] SinkError),
+}
+
+impl Manifest {
+    pub fn load(root: &Path) -> Result<Manifest, DatasetError> {
+        let path = root.join(MANIFEST);
+        let text = match fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Manifest::default()),
+            Err(source) => return Err(DatasetError::Io { path, source }),
+        };
+        let bad = |message: String| DatasetError::Manifest { path: path.clone(), message };
+        let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+        let mut manifest = Manifest::default();
+        for entry in json["inputs"].as_array().ok_or_else(|| bad("no 'inputs' list".into()))? {
+            let text = |key: &str| entry[key].as_str().map(str::to_string).ok_or_else(|| bad(format!("no '{key}'")));
+            let number = |key: &str| entry[key].as_i64().ok_or_else(|| bad(format!("no '{key}'")));
+            let identity = InputIdentity {
+                path: text("path")?,
+                size: number("size")? as u64,
+                modified_ms: number("modified_ms")?,
+                head_hash: u64::from_str_radix(&text("head_hash")?, 16).map_err(|e| bad(e.to_string()))?,
+            };
+            let parts = entry["parts"].as_array().into_iter().flatten().filter_map(|p| p.as_str()).map(str::to_string);
+            let parts = parts.collect();
+            let rows = number("rows")? as u64;
+            manifest.entries.insert(identity.path.clone(), ManifestEntry { identity, parts, rows });
+        }
+        Ok(manifest)
+    }
+
+    pub fn contains(&self, identity: &InputIdentity) -> bool {
+        self.entries.get(&identity.path).is_some_and(|e| e.identity == *identity)
+    }
+
+    fn save(&self, root: &Path) -> Result<(), DatasetError> {
+        let inputs: Vec<serde_json::Value> = self
+            .entries
+            .values()
+            .map(|e| {
+                serde_json::json!({
+                    "path": e.identity.path,
+                    "size": e.identity.size,
+                    "modified_ms": e.identity.modified_ms,
+                    "head_hash": format!("{:016x}", e.identity.head_hash),
+                    "rows": e.rows,
+                    "parts": e.parts,
+                })
+            })
+            .collect();
+        let path = root.join(MANIFEST);
+        let mut file = AtomicFile::create(&path)?;
+        let json = serde_json::json!({ "halake_version": env!("CARGO_PKG_VERSION"), "inputs": inputs });
+        serde_json::to_writer_pretty(&mut file, &json).map_err(|e| DatasetError::Io { path, source: e.into() })?;
+        Ok(file.commit()?)
+    }
+}
+
+/// Writes the rows of a run into a dataset directory.
+pub struct DatasetSink {
+    root: PathBuf,
+    partitioning: Partitioning,
+    schema: SchemaRef,
+    metadata: Vec<(String, String)>,
+    manifest: Manifest,
+    current: Option<(InputIdentity, Vec<String>, u64)>,
+    open: Vec<(String, ParquetSink)>,
+    next_part: HashMap<String, u32>,
+    pub files_written: u64,
+}
+
+impl DatasetSink {
+    pub fn create(
+        root: &Path,
+        partitioning: Partitioning,
+        schema: SchemaRef,
+        metadata: Vec<(String, String)>,
+        manifest: Manifest,
+    ) -> Result<DatasetSink, DatasetError> {
+        fs::create_dir_all(root).map_err(|source| DatasetError::Io { path: root.to_path_buf(), source })?;
+        Ok(DatasetSink {
+            root: root.to_path_buf(),
+            partitioning,
+            schema,
+            metadata,
+            manifest,
+            current: None,
+            open: Vec::new(),
+            next_part: HashMap::new(),
+            files_written: 0,
+        })
+    }
+
+    /// Rows that follow belong to `identity` (None: stdin, never recorded).
+    pub fn start_input(&mut self, identity: Option<InputIdentity>) -> Result<(), DatasetError> {
+        self.finish_input()?;
+        let Some(identity) = identity else { return Ok(()) };
+        // An older version of this input, or an interrupted run of this one: its parts go.
+        let mut stale: Vec<PathBuf> = Vec::new();
+        if let Some(entry) = self.manifest.entries.remove(&identity.path) {
+            stale.extend(entry.parts.iter().map(|p| self.root.join(p)));
+        }
+        let prefix = format!("part-{}-", identity.key());
+        collect_parts(&self.root, &prefix, &mut stale)?;
+        for path in stale {
+            match fs::remove_file(&path) {
+                Err(source) if source.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(DatasetError::Io { path, source });
+                }
+                _ => {}
+            }
+        }
+        self.current = Some((identity, Vec::new(), 0));
+        Ok(())
+    }
+
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<(), DatasetError> {
+        let keys = partition_keys(batch, self.partitioning);
+        let mut start = 0;
+        while start < keys.len() {
+            let end = (start..keys.len()).find(|&i| keys[i] != keys[start]).unwrap_or(keys.len());
+            let slice = batch.slice(start, end - start);
+            self.sink(&keys[start])?.write(&slice)?;
+            start = end;
+        }
+        if let Some((_, _, rows)) = &mut self.current {
+            *rows += batch.num_rows() as u64;
+        }
+        Ok(())
+    }
+
+    fn sink(&mut self, partition: &str) -> Result<&mut ParquetSink, DatasetError> {
+        if let Some(index) = self.open.iter().position(|(p, _)| p == partition) {
+            // Most recently used last.
+            let entry = self.open.remove(index);
+            self.open.push(entry);
+        } else {
+            if self.open.len() == OPEN_PARTITIONS {
+                let (partition, sink) = self.open.remove(0);
+                self.close(partition, sink)?;
+            }
+            let directory = self.root.join(partition);
+            fs::create_dir_all(&directory).map_err(|source| DatasetError::Io { path: directory.clone(), source })?;
+            let key = self.current.as_ref().map_or_else(|| "stdin".to_string(), |(identity, ..)| identity.key());
+            let number = self.next_part.entry(key.clone()).or_default();
+            let name = format!("part-{key}-{number:04}.parquet");
+            *number += 1;
+            let sink = ParquetSink::create(&directory.join(&name), self.schema.clone(), self.metadata.clone())?;
+            let relative = if partition.is_empty() { name } else { format!("{partition}/{name}") };
+            self.open.push((relative, sink));
+        }
+        Ok(&mut self.open.last_mut().expect("just pushed").1)
+    }
+
+    fn close(&mut self, relative: String, sink: ParquetSink) -> Result<(), DatasetError> {
+        sink.finish()?;
+        self.files_written += 1;
+        if let Some((_, parts, _)) = &mut self.current {
+            parts.push(relative);
+        }
+        Ok(())
+    }
+
+    fn finish_input(&mut self) -> Result<(), DatasetError> {
+        for (relative, sink) in std::mem::take(&mut self.open) {
+            self.close(relative, sink)?;
+        }
+        if let Some((identity, parts, rows)) = self.current.take() {
+            self.manifest.entries.insert(identity.path.clone(), ManifestEntry { identity, parts, rows });
+        }
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> Result<u64, DatasetError> {
+        self.finish_input()?;
+        self.manifest.save(&self.root)?;
+        Ok(self.files_written)
+    }
+}
+
+/// `date=2026-11-23` or `date=2026-11-23/hour=20` per row, from the first time the row
+/// has (request, accept, syslog header); Hive's default partition when it has none.
+fn partition_keys(batch: &RecordBatch, partitioning: Partitioning) -> Vec<String> {
+    let rows = batch.num_rows();
+    if partitioning == Partitioning::None {
+        return vec![String::new(); rows];
+    }
+    let millis = |col: Col| batch.column(col.index()).as_primitive_opt::<TimestampMillisecondType>().cloned();
+    let request = millis(Col::RequestTime);
+    let accept = millis(Col::AcceptTime);
+    let syslog = batch.column(Col::SyslogTime.index()).as_primitive_opt::<TimestampMicrosecondType>().cloned();
+    let mut last: Option<(i64, String)> = None;
+    (0..rows)
+        .map(|row| {
+            let pick = |a: &Option<arrow::array::TimestampMillisecondArray>| {
+                a.as_ref().filter(|a| a.is_valid(row)).map(|a| a.value(row))
+            };
+            let ms = pick(&request)
+                .or_else(|| pick(&accept))
+                .or_else(|| syslog.as_ref().filter(|a| a.is_valid(row)).map(|a| a.value(row) / 1000));
+            let Some(ms) = ms else { return "date=__HIVE_DEFAULT_PARTITION__".to_string() };
+            let unit = if partitioning == Partitioning::Hour { 3_600_000 } else { 86_400_000 };
+            let bucket = ms.div_euclid(unit);
+            if let Some((last_bucket, key)) = &last
+                && *last_bucket == bucket
+            {
+                return key.clone();
+            }
+            let time = DateTime::from_timestamp_millis(bucket * unit).expect("in range");
+            let key = match partitioning {
+                Partitioning::Hour => time.format("date=%Y-%m-%d/hour=%H").to_string(),
+                _ => time.format("date=%Y-%m-%d").to_string(),
+            };
+            last = Some((bucket, key.clone()));
+            key
+        })
+        .collect()
+}
+
+fn collect_parts(directory: &Path, prefix: &str, out: &mut Vec<PathBuf>) -> Result<(), DatasetError> {
+    let entries =
+        fs::read_dir(directory).map_err(|source| DatasetError::Io { path: directory.to_path_buf(), source })?;
+    for entry in entries {
+        let entry = entry.map_err(|source| DatasetError::Io { path: directory.to_path_buf(), source })?;
+        let path = entry.path();
+        if path.is_dir() {
+            collect_parts(&path, prefix, out)?;
+        } else if entry.file_name().to_string_lossy().starts_with(prefix) {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
