@@ -39,12 +39,27 @@ pub enum InputError {
 }
 
 /// Files as given; directories by their regular files, recursively, in name order
-/// (hidden files skipped); `-` is standard input.
+/// (hidden files skipped); `-` is standard input; a pattern the shell did not expand
+/// (`'logs/*.gz'` in a cron line) is expanded here.
 pub fn expand(paths: &[PathBuf]) -> Result<Vec<InputPath>, InputError> {
     let mut out = Vec::new();
     for path in paths {
+        let text = path.to_string_lossy();
         if path.as_os_str() == "-" {
             out.push(InputPath::Stdin);
+        } else if !path.exists() && text.contains(['*', '?', '[']) {
+            let pattern_error =
+                |message: String| InputError::Read { path: text.to_string(), source: io::Error::other(message) };
+            let matches = glob::glob(&text).map_err(|e| pattern_error(e.to_string()))?;
+            let mut found: Vec<PathBuf> =
+                matches.collect::<Result<_, _>>().map_err(|e| pattern_error(e.to_string()))?;
+            if found.is_empty() {
+                return Err(pattern_error("no file matches this pattern".into()));
+            }
+            found.sort();
+            for path in found {
+                expand_path(&path, &mut out)?;
+            }
         } else {
             expand_path(path, &mut out)?;
         }

@@ -151,6 +151,19 @@ fn directories_are_read_recursively_in_name_order() {
 }
 
 #[test]
+fn quoted_glob_patterns_are_expanded() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["haproxy.log.1", "haproxy.log.2", "other.log"] {
+        fs::copy(corpus("default_tcp.raw.log"), dir.path().join(name)).unwrap();
+    }
+    let pattern = dir.path().join("haproxy.log.*");
+    let summary = convert(&[&pattern], &dir.path().join("out.parquet"), &[]);
+    assert!(summary.starts_with("read 2 file(s)"), "{summary}");
+    let missing = halake(&["convert", dir.path().join("nope.*").to_str().unwrap(), "-o", "x.parquet"]);
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no file matches this pattern"));
+}
+
+#[test]
 fn a_truncated_gzip_file_is_a_clear_error_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
