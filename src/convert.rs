@@ -8,12 +8,13 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::dataset::{DatasetError, DatasetSink, InputIdentity, Manifest, Partitioning};
-use crate::input::{InputError, InputPath, Opened};
+use crate::input::{Encoding, InputError, InputPath, Opened};
 use crate::parse::Catalogue;
 use crate::parse::date::LocalZone;
 use crate::pipeline::{self, ChunkJob, ChunkResult, ParseContext, Reject};
@@ -97,7 +98,7 @@ pub fn convert(options: &ConvertOptions) -> Result<Summary, ConvertError> {
         ),
         ("halake.sources".to_string(), options.inputs.iter().map(InputPath::display).collect::<Vec<_>>().join("\n")),
     ];
-    let schema = crate::batch::BatchBuilder::new(catalogue.column_specs()).schema();
+    let schema = Arc::new(schema::arrow_schema(catalogue.column_specs()));
     // A dataset remembers what it holds: inputs unchanged since are not read again.
     let mut inputs: Vec<(&InputPath, Option<InputIdentity>)> = Vec::new();
     let mut skipped = 0;
@@ -127,7 +128,7 @@ pub fn convert(options: &ConvertOptions) -> Result<Summary, ConvertError> {
         current_input: None,
         events: match &options.events {
             Some(path) => {
-                let schema = crate::batch::BatchBuilder::new(&schema::events::columns()).schema();
+                let schema = Arc::new(schema::arrow_schema(&schema::events::columns()));
                 Some(ParquetSink::create(path, schema, metadata)?)
             }
             None => None,
@@ -299,8 +300,8 @@ fn progress_bar(inputs: &[InputPath]) -> ProgressBar {
             InputPath::File(path) => std::fs::File::open(path).ok().and_then(|mut file| {
                 let mut magic = [0u8; 4];
                 let read = std::io::Read::read(&mut file, &mut magic).ok()?;
-                let compressed = magic[..read].starts_with(&[0x1f, 0x8b]) || magic[..read] == [0x28, 0xb5, 0x2f, 0xfd];
-                (!compressed).then(|| file.metadata().ok().map(|m| m.len())).flatten()
+                let plain = Encoding::sniff(&magic[..read]) == Encoding::Plain;
+                plain.then(|| file.metadata().ok().map(|m| m.len())).flatten()
             }),
             InputPath::Stdin => None,
         };

@@ -97,7 +97,8 @@ pub enum Encoding {
 }
 
 impl Encoding {
-    fn sniff(head: &[u8]) -> Encoding {
+    /// From the first bytes of a file.
+    pub fn sniff(head: &[u8]) -> Encoding {
         if head.starts_with(&[0x1f, 0x8b]) {
             Encoding::Gzip
         } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {

@@ -74,7 +74,9 @@ pub fn parse_chunk(job: &ChunkJob, context: &ParseContext) -> Result<ChunkResult
     let catalogue = context.catalogue;
     let mut parser = LineParser::new(catalogue, context.zone.clone(), job.reference_ms);
     let mut rows = BatchBuilder::new(catalogue.column_specs());
-    let mut events = context.keep_events.then(|| (BatchBuilder::new(&schema::events::columns()), Row::new(11)));
+    let mut events = context
+        .keep_events
+        .then(|| (BatchBuilder::new(&schema::events::columns()), Row::new(schema::events::COLUMN_COUNT)));
     let mut result = ChunkResult {
         sequence: job.sequence,
         source: job.source,

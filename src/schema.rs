@@ -205,6 +205,7 @@ pub mod events {
     pub const PROXY: usize = 8;
     pub const SERVER: usize = 9;
     pub const MESSAGE: usize = 10;
+    pub const COLUMN_COUNT: usize = 11;
 
     const COLUMNS: &[(&str, ColumnKind, &str)] = &[
         ("source_file", Dictionary, "path of the log file"),
@@ -225,6 +226,7 @@ pub mod events {
     ];
 
     pub fn columns() -> Vec<ColumnSpec> {
+        debug_assert_eq!(COLUMNS.len(), COLUMN_COUNT);
         COLUMNS
             .iter()
             .map(|(name, kind, doc)| ColumnSpec { name: (*name).to_string(), kind: *kind, doc: (*doc).to_string() })
