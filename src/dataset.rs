@@ -71,6 +71,10 @@ impl InputIdentity {
     }
 }
 
+fn now_ms() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis())
+}
+
 /// FNV-1a, 64 bits: stable across builds and platforms, which a manifest needs and
 /// std's hasher does not promise.
 fn fnv1a(bytes: &[u8]) -> u64 {
@@ -165,6 +169,9 @@ pub struct DatasetSink {
     current: Option<(InputIdentity, Vec<String>, u64)>,
     open: Vec<(String, ParquetSink)>,
     next_part: HashMap<String, u32>,
+    /// Parts of a stream have no input identity: this run's own key keeps a later run
+    /// from replacing them.
+    stream_key: String,
     pub files_written: u64,
 }
 
@@ -186,6 +193,7 @@ impl DatasetSink {
             current: None,
             open: Vec::new(),
             next_part: HashMap::new(),
+            stream_key: format!("stdin{:x}{:x}", now_ms(), std::process::id()),
             files_written: 0,
         })
     }
@@ -240,7 +248,7 @@ impl DatasetSink {
             }
             let directory = self.root.join(partition);
             fs::create_dir_all(&directory).map_err(|source| DatasetError::Io { path: directory.clone(), source })?;
-            let key = self.current.as_ref().map_or_else(|| "stdin".to_string(), |(identity, ..)| identity.key());
+            let key = self.current.as_ref().map_or_else(|| self.stream_key.clone(), |(identity, ..)| identity.key());
             let number = self.next_part.entry(key.clone()).or_default();
             let name = format!("part-{key}-{number:04}.parquet");
             *number += 1;

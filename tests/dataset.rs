@@ -107,6 +107,24 @@ fn parts_of_an_interrupted_run_are_replaced() {
     assert_eq!(row_keys(&all_rows(&lake)).len(), 266 + 58 + 3);
 }
 
+/// Standard input has no identity to remember: each run adds its rows beside the others.
+#[test]
+fn stdin_runs_never_replace_each_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = format!("{}/lake/", dir.path().display());
+    for _ in 0..2 {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_halake"))
+            .args(["convert", "-", "-o", &lake, "-q"])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let bytes = fs::read(corpus("tcplog.raw.log")).unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), &bytes).unwrap();
+        assert!(child.wait().unwrap().success());
+    }
+    assert_eq!(all_rows(Path::new(&lake)).len(), 2 * 58);
+}
+
 #[test]
 fn hour_partitions() {
     let dir = tempfile::tempdir().unwrap();
