@@ -16,7 +16,7 @@ use crate::parse::date::LocalZone;
 use crate::parse::termination;
 use crate::parse::{Catalogue, FormatSource};
 use crate::schema::{self, Col};
-use crate::sink::AtomicFile;
+use crate::sink::{self, AtomicFile};
 
 #[derive(Debug, Parser)]
 #[command(name = "halake", version, about = "HAProxy logs into typed columns: Parquet and SQL", long_about = None)]
@@ -96,6 +96,9 @@ pub struct ConvertArgs {
     /// over the same inputs converts only new or changed ones.
     #[arg(short, long, value_name = "OUT.parquet | DIR/")]
     pub output: PathBuf,
+    /// Parquet compression: zstd (level 1), zstd:LEVEL (1-22), or none.
+    #[arg(long, default_value = "zstd", value_parser = sink::parse_compression, value_name = "CODEC")]
+    pub compression: parquet::basic::Compression,
     /// How a dataset directory is partitioned: date=YYYY-MM-DD, or date=.../hour=HH.
     #[arg(long, value_enum, default_value = "day")]
     pub partition: Partitioning,
@@ -205,6 +208,7 @@ fn run_convert(args: ConvertArgs) -> Result<ExitCode> {
         threads: args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
         chunk_size: args.chunk_size,
         progress: !args.quiet && std::io::stderr().is_terminal(),
+        compression: args.compression,
     };
     let summary = convert::convert(&options)?;
     if !args.quiet {

@@ -19,7 +19,7 @@ use crate::parse::Catalogue;
 use crate::parse::date::LocalZone;
 use crate::pipeline::{self, ChunkJob, ChunkResult, ParseContext, Reject};
 use crate::schema;
-use crate::sink::{AtomicFile, ParquetSink, SinkError};
+use crate::sink::{AtomicFile, FileSettings, ParquetSink, SinkError};
 
 /// 8 MiB: large enough that per-chunk overhead vanishes, small enough that a few chunks
 /// per thread keep memory low.
@@ -42,6 +42,7 @@ pub struct ConvertOptions {
     pub chunk_size: usize,
     /// Show a progress bar on standard error.
     pub progress: bool,
+    pub compression: parquet::basic::Compression,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -98,6 +99,7 @@ pub fn convert(options: &ConvertOptions) -> Result<Summary, ConvertError> {
         ),
         ("halake.sources".to_string(), options.inputs.iter().map(InputPath::display).collect::<Vec<_>>().join("\n")),
     ];
+    let settings = FileSettings { compression: options.compression, metadata };
     let schema = Arc::new(schema::arrow_schema(catalogue.column_specs()));
     // A dataset remembers what it holds: inputs unchanged since are not read again.
     let mut inputs: Vec<(&InputPath, Option<InputIdentity>)> = Vec::new();
@@ -105,7 +107,7 @@ pub fn convert(options: &ConvertOptions) -> Result<Summary, ConvertError> {
     let traffic = match options.dataset {
         None => {
             inputs.extend(options.inputs.iter().map(|input| (input, None)));
-            Output::File(ParquetSink::create(&options.output, schema, metadata.clone())?)
+            Output::File(ParquetSink::create(&options.output, schema, &settings)?)
         }
         Some(partitioning) => {
             let manifest = Manifest::load(&options.output)?;
@@ -118,7 +120,7 @@ pub fn convert(options: &ConvertOptions) -> Result<Summary, ConvertError> {
                     inputs.push((input, identity));
                 }
             }
-            Output::Dataset(DatasetSink::create(&options.output, partitioning, schema, metadata.clone(), manifest)?)
+            Output::Dataset(DatasetSink::create(&options.output, partitioning, schema, settings.clone(), manifest)?)
         }
     };
     let identities: Vec<Option<InputIdentity>> = inputs.iter().map(|(_, identity)| identity.clone()).collect();
@@ -129,7 +131,7 @@ pub fn convert(options: &ConvertOptions) -> Result<Summary, ConvertError> {
         events: match &options.events {
             Some(path) => {
                 let schema = Arc::new(schema::arrow_schema(&schema::events::columns()));
-                Some(ParquetSink::create(path, schema, metadata)?)
+                Some(ParquetSink::create(path, schema, &settings)?)
             }
             None => None,
         },

@@ -19,7 +19,7 @@ use chrono::DateTime;
 
 use crate::input::InputPath;
 use crate::schema::Col;
-use crate::sink::{AtomicFile, ParquetSink, SinkError};
+use crate::sink::{AtomicFile, FileSettings, ParquetSink, SinkError};
 
 pub const MANIFEST: &str = "_halake_manifest.json";
 /// Partitions written at once: logs are in time order, so one or two are active.
@@ -164,7 +164,7 @@ pub struct DatasetSink {
     root: PathBuf,
     partitioning: Partitioning,
     schema: SchemaRef,
-    metadata: Vec<(String, String)>,
+    settings: FileSettings,
     manifest: Manifest,
     current: Option<(InputIdentity, Vec<String>, u64)>,
     open: Vec<(String, ParquetSink)>,
@@ -180,7 +180,7 @@ impl DatasetSink {
         root: &Path,
         partitioning: Partitioning,
         schema: SchemaRef,
-        metadata: Vec<(String, String)>,
+        settings: FileSettings,
         manifest: Manifest,
     ) -> Result<DatasetSink, DatasetError> {
         fs::create_dir_all(root).map_err(|source| DatasetError::Io { path: root.to_path_buf(), source })?;
@@ -188,7 +188,7 @@ impl DatasetSink {
             root: root.to_path_buf(),
             partitioning,
             schema,
-            metadata,
+            settings,
             manifest,
             current: None,
             open: Vec::new(),
@@ -252,7 +252,7 @@ impl DatasetSink {
             let number = self.next_part.entry(key.clone()).or_default();
             let name = format!("part-{key}-{number:04}.parquet");
             *number += 1;
-            let sink = ParquetSink::create(&directory.join(&name), self.schema.clone(), self.metadata.clone())?;
+            let sink = ParquetSink::create(&directory.join(&name), self.schema.clone(), &self.settings)?;
             let relative = if partition.is_empty() { name } else { format!("{partition}/{name}") };
             self.open.push((relative, sink));
         }

@@ -179,3 +179,20 @@ fn schema_lists_columns_with_their_meaning() {
     let unknown = halake(&["schema", "--format", "nope"]);
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("known formats are httplog, httpslog, tcplog"));
 }
+
+#[test]
+fn compression_is_chosen_per_run() {
+    use parquet::basic::Compression;
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let dir = tempfile::tempdir().unwrap();
+    let codec = |args: &[&str]| {
+        let output = dir.path().join("out.parquet");
+        convert(&[&corpus("tcplog.raw.log")], &output, args);
+        let reader = SerializedFileReader::new(fs::File::open(&output).unwrap()).unwrap();
+        reader.metadata().row_group(0).column(0).compression()
+    };
+    assert!(matches!(codec(&[]), Compression::ZSTD(_)));
+    assert_eq!(codec(&["--compression", "none"]), Compression::UNCOMPRESSED);
+    let bad = halake(&["convert", "x.log", "-o", "y.parquet", "--compression", "zstd:40"]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("zstd levels go from 1 to 22"));
+}
