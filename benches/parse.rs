@@ -5,7 +5,7 @@
 
 use divan::counter::BytesCount;
 use halake::batch::BatchBuilder;
-use halake::convert::lines;
+use halake::input::lines;
 use halake::parse::date::LocalZone;
 use halake::parse::{Catalogue, LineParser, Outcome};
 

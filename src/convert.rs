@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::dataset::{DatasetError, DatasetSink, InputIdentity, Manifest, Partitioning};
-use crate::input::{Encoding, InputError, InputPath, Opened};
+use crate::input::{self, InputError, InputPath, Opened, count_lines};
 use crate::parse::Catalogue;
 use crate::parse::date::LocalZone;
 use crate::pipeline::{self, ChunkJob, ChunkResult, ParseContext, Reject};
@@ -297,14 +297,9 @@ impl Writer {
 /// rate otherwise (stdin, compressed files: their decoded size is unknown up front).
 fn progress_bar(inputs: &[InputPath]) -> ProgressBar {
     let mut total = Some(0u64);
-    for input in inputs {
-        let plain_size = match input {
-            InputPath::File(path) => std::fs::File::open(path).ok().and_then(|mut file| {
-                let mut magic = [0u8; 4];
-                let read = std::io::Read::read(&mut file, &mut magic).ok()?;
-                let plain = Encoding::sniff(&magic[..read]) == Encoding::Plain;
-                plain.then(|| file.metadata().ok().map(|m| m.len())).flatten()
-            }),
+    for source in inputs {
+        let plain_size = match source {
+            InputPath::File(path) => input::plain_size(path),
             InputPath::Stdin => None,
         };
         total = total.zip(plain_size).map(|(t, s)| t + s);
@@ -327,48 +322,4 @@ fn write_reject(out: &mut impl Write, reject: &Reject) -> std::io::Result<()> {
     });
     serde_json::to_writer(&mut *out, &record)?;
     out.write_all(b"\n")
-}
-
-/// Lines in `bytes` as [`lines`] yields them.
-fn count_lines(bytes: &[u8]) -> u64 {
-    let newlines = memchr::memchr_iter(b'\n', bytes).count() as u64;
-    newlines + u64::from(bytes.last().is_some_and(|&b| b != b'\n'))
-}
-
-/// Lines without their terminator; a last line without a newline still counts.
-pub fn lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let mut rest = bytes;
-    std::iter::from_fn(move || {
-        if rest.is_empty() {
-            return None;
-        }
-        match memchr::memchr(b'\n', rest) {
-            Some(end) => {
-                let line = &rest[..end];
-                rest = &rest[end + 1..];
-                Some(line)
-            }
-            None => {
-                let line = rest;
-                rest = &[];
-                Some(line)
-            }
-        }
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lines_keep_a_missing_final_newline_and_empty_lines() {
-        let collected: Vec<&[u8]> = lines(b"a\n\nb\r\nc").collect();
-        assert_eq!(collected, vec![&b"a"[..], b"", b"b\r", b"c"]);
-        assert_eq!(lines(b"").count(), 0);
-        assert_eq!(lines(b"\n").count(), 1);
-        for text in [&b"a\n\nb\r\nc"[..], b"", b"\n", b"x", b"x\n"] {
-            assert_eq!(count_lines(text), lines(text).count() as u64);
-        }
-    }
 }

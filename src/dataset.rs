@@ -9,7 +9,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use arrow::array::{Array, AsArray};
@@ -17,7 +16,7 @@ use arrow::datatypes::{SchemaRef, TimestampMicrosecondType, TimestampMillisecond
 use arrow::record_batch::RecordBatch;
 use chrono::DateTime;
 
-use crate::input::InputPath;
+use crate::input::{self, InputPath};
 use crate::schema::Col;
 use crate::sink::{AtomicFile, FileSettings, ParquetSink, SinkError};
 
@@ -46,18 +45,10 @@ impl InputIdentity {
     pub fn of(input: &InputPath) -> std::io::Result<Option<InputIdentity>> {
         let InputPath::File(path) = input else { return Ok(None) };
         let metadata = fs::metadata(path)?;
-        let modified_ms =
-            metadata.modified()?.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
         let mut head = vec![0; 64 << 10];
-        let mut file = fs::File::open(path)?;
-        let mut read = 0;
-        while read < head.len() {
-            match file.read(&mut head[read..])? {
-                0 => break,
-                n => read += n,
-            }
-        }
+        let read = input::read_fully(&mut fs::File::open(path)?, &mut head)?;
         let path = fs::canonicalize(path)?.display().to_string();
+        let modified_ms = input::modified_ms(&metadata);
         Ok(Some(InputIdentity { path, size: metadata.len(), modified_ms, head_hash: fnv1a(&head[..read]) }))
     }
 
@@ -69,10 +60,6 @@ impl InputIdentity {
         bytes.extend_from_slice(&self.head_hash.to_le_bytes());
         format!("{:016x}", fnv1a(&bytes))
     }
-}
-
-fn now_ms() -> u128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis())
 }
 
 /// FNV-1a, 64 bits: stable across builds and platforms, which a manifest needs and
@@ -193,7 +180,7 @@ impl DatasetSink {
             current: None,
             open: Vec::new(),
             next_part: HashMap::new(),
-            stream_key: format!("stdin{:x}{:x}", now_ms(), std::process::id()),
+            stream_key: format!("stdin{:x}{:x}", input::now_ms(), std::process::id()),
             files_written: 0,
         })
     }

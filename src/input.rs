@@ -154,8 +154,6 @@ impl ChunkBytes {
 pub struct Opened {
     pub name: String,
     pub encoding: Encoding,
-    /// The file's size on disk (compressed size for compressed files).
-    pub size: u64,
     pub modified_ms: i64,
     source: Source,
 }
@@ -169,16 +167,12 @@ impl Opened {
     pub fn open(input: &InputPath) -> Result<Opened, InputError> {
         let name = input.display();
         let read_error = |source| InputError::Read { path: name.clone(), source };
-        let (mut reader, size, modified_ms, map): (Box<dyn Read + Send>, u64, i64, Option<Mmap>) = match input {
-            InputPath::Stdin => (Box::new(io::stdin()), 0, now_ms(), None),
+        let (mut reader, modified_ms, map): (Box<dyn Read + Send>, i64, Option<Mmap>) = match input {
+            InputPath::Stdin => (Box::new(io::stdin()), now_ms(), None),
             InputPath::File(path) => {
                 let file = File::open(path).map_err(read_error)?;
                 let metadata = file.metadata().map_err(read_error)?;
-                let modified_ms = metadata
-                    .modified()
-                    .ok()
-                    .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
-                    .map_or(0, |d| d.as_millis() as i64);
+                let modified_ms = modified_ms(&metadata);
                 let map = if metadata.is_file() && metadata.len() > 0 {
                     // SAFETY: read-only map of a regular file. If another process
                     // truncates it while mapped, reads past the new end fault (SIGBUS):
@@ -187,29 +181,28 @@ impl Opened {
                 } else {
                     None
                 };
-                (Box::new(file), metadata.len(), modified_ms, map)
+                (Box::new(file), modified_ms, map)
             }
         };
         if let Some(map) = map {
             let encoding = Encoding::sniff(&map);
             if encoding == Encoding::Plain {
                 let _ = map.advise(memmap2::Advice::Sequential);
-                return Ok(Opened { name, encoding, size, modified_ms, source: Source::Mapped(Arc::new(map)) });
+                return Ok(Opened { name, encoding, modified_ms, source: Source::Mapped(Arc::new(map)) });
             }
             // Compressed: stream it through the decoder from the start of the file.
             let reader: Box<dyn Read + Send> = Box::new(io::Cursor::new(MapReader(Arc::new(map))));
-            return Opened::stream(name, reader, size, modified_ms, encoding);
+            return Opened::stream(name, reader, modified_ms, encoding);
         }
         let mut head = [0u8; 4];
         let read = read_fully(&mut reader, &mut head).map_err(read_error)?;
         let reader: Box<dyn Read + Send> = Box::new(io::Cursor::new(head[..read].to_vec()).chain(reader));
-        Opened::stream(name, reader, size, modified_ms, Encoding::sniff(&head[..read]))
+        Opened::stream(name, reader, modified_ms, Encoding::sniff(&head[..read]))
     }
 
     fn stream(
         name: String,
         reader: Box<dyn Read + Send>,
-        size: u64,
         modified_ms: i64,
         encoding: Encoding,
     ) -> Result<Opened, InputError> {
@@ -221,7 +214,7 @@ impl Opened {
                 Box::new(zstd::Decoder::new(reader).map_err(|source| InputError::Read { path: name.clone(), source })?)
             }
         };
-        Ok(Opened { name, encoding, size, modified_ms, source: Source::Stream(reader) })
+        Ok(Opened { name, encoding, modified_ms, source: Source::Stream(reader) })
     }
 
     /// The input's chunks, in order, of about `chunk_size` bytes each.
@@ -244,11 +237,30 @@ impl Opened {
     }
 }
 
-fn now_ms() -> i64 {
-    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+pub fn now_ms() -> i64 {
+    ms_since_epoch(SystemTime::now())
 }
 
-fn read_fully(reader: &mut impl Read, buffer: &mut [u8]) -> io::Result<usize> {
+/// A file's modification time, ms since the epoch (0 when the platform has none).
+pub fn modified_ms(metadata: &std::fs::Metadata) -> i64 {
+    metadata.modified().map_or(0, ms_since_epoch)
+}
+
+fn ms_since_epoch(time: SystemTime) -> i64 {
+    time.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+/// The size of a plain (uncompressed) file; None for compressed ones, whose decoded
+/// size is not known up front.
+pub fn plain_size(path: &Path) -> Option<u64> {
+    let mut file = File::open(path).ok()?;
+    let mut magic = [0u8; 4];
+    let read = read_fully(&mut file, &mut magic).ok()?;
+    (Encoding::sniff(&magic[..read]) == Encoding::Plain).then(|| file.metadata().ok().map(|m| m.len()))?
+}
+
+/// Reads until `buffer` is full or the input ends; returns how much was read.
+pub fn read_fully(reader: &mut impl Read, buffer: &mut [u8]) -> io::Result<usize> {
     let mut filled = 0;
     while filled < buffer.len() {
         match reader.read(&mut buffer[filled..]) {
@@ -363,6 +375,34 @@ pub fn chunk_end(bytes: &[u8], start: usize, size: usize) -> Option<usize> {
     })
 }
 
+/// Lines in `bytes` as [`lines`] yields them.
+pub fn count_lines(bytes: &[u8]) -> u64 {
+    let newlines = memchr::memchr_iter(b'\n', bytes).count() as u64;
+    newlines + u64::from(bytes.last().is_some_and(|&b| b != b'\n'))
+}
+
+/// Lines without their terminator; a last line without a newline still counts.
+pub fn lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = bytes;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        match memchr::memchr(b'\n', rest) {
+            Some(end) => {
+                let line = &rest[..end];
+                rest = &rest[end + 1..];
+                Some(line)
+            }
+            None => {
+                let line = rest;
+                rest = &[];
+                Some(line)
+            }
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -375,6 +415,17 @@ mod tests {
             start = end;
         }
         out
+    }
+
+    #[test]
+    fn lines_keep_a_missing_final_newline_and_empty_lines() {
+        let collected: Vec<&[u8]> = lines(b"a\n\nb\r\nc").collect();
+        assert_eq!(collected, vec![&b"a"[..], b"", b"b\r", b"c"]);
+        assert_eq!(lines(b"").count(), 0);
+        assert_eq!(lines(b"\n").count(), 1);
+        for text in [&b"a\n\nb\r\nc"[..], b"", b"\n", b"x", b"x\n"] {
+            assert_eq!(count_lines(text), lines(text).count() as u64);
+        }
     }
 
     #[test]
@@ -399,7 +450,7 @@ mod tests {
         }
         for size in [1, 7, 100, 4096, 1 << 20] {
             let reader: Box<dyn Read + Send> = Box::new(io::Cursor::new(text.clone()));
-            let opened = Opened::stream("t".into(), reader, 0, 0, Encoding::Plain).unwrap();
+            let opened = Opened::stream("t".into(), reader, 0, Encoding::Plain).unwrap();
             let chunks: Vec<Vec<u8>> = opened.chunks(size).map(|c| c.unwrap().bytes().to_vec()).collect();
             let expected: Vec<Vec<u8>> = split(&text, size).into_iter().map(<[u8]>::to_vec).collect();
             assert_eq!(chunks, expected, "size {size}");

@@ -90,7 +90,7 @@ pub fn parse_chunk(job: &ChunkJob, context: &ParseContext) -> Result<ChunkResult
         rejects: Vec::new(),
         termination: HashMap::new(),
     };
-    for (index, line) in crate::convert::lines(bytes).enumerate() {
+    for (index, line) in crate::input::lines(bytes).enumerate() {
         let number = job.first_line + index as u64;
         result.lines += 1;
         match parser.parse(line) {

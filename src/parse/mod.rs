@@ -122,7 +122,8 @@ pub struct LineParser<'c> {
 }
 
 impl<'c> LineParser<'c> {
-    /// `reference_ms`: an instant near the lines (see [`LineParser::set_reference`]).
+    /// `reference_ms`: an instant near the lines, such as the file's modification time:
+    /// RFC3164 headers of lines with no date of their own take the year nearest to it.
     pub fn new(catalogue: &'c Catalogue, zone: LocalZone, reference_ms: i64) -> LineParser<'c> {
         let columns = catalogue.columns.specs.len();
         LineParser {
@@ -149,12 +150,6 @@ impl<'c> LineParser<'c> {
     /// For the caller's own columns (provenance) before the row is appended.
     pub fn row_mut(&mut self) -> &mut Row {
         &mut self.row
-    }
-
-    /// Where RFC3164 headers of lines with no date of their own get their year from: a
-    /// log file's modification time is a good one.
-    pub fn set_reference(&mut self, ms: i64) {
-        self.reference_ms = ms;
     }
 
     /// `line` excludes its terminator.
@@ -197,7 +192,12 @@ impl<'c> LineParser<'c> {
                     }
                 }
                 Err(mismatch) => {
-                    if best_mismatch.is_none_or(|(_, best)| mismatch.step > best.step) {
+                    // Ties go to catalogue order, like truncated fits: the reason must not
+                    // depend on which plan read the previous line.
+                    let better = |(best_index, best): (usize, Mismatch)| {
+                        (mismatch.step, std::cmp::Reverse(index)) > (best.step, std::cmp::Reverse(best_index))
+                    };
+                    if best_mismatch.is_none_or(better) {
                         best_mismatch = Some((index, mismatch));
                     }
                 }
@@ -405,6 +405,30 @@ mod tests {
         assert!(reason.starts_with("closest format ") && reason.ends_with(" at byte 52"), "{reason}");
         assert_eq!(parse("").0, Outcome::Rejected("empty line".into()));
         assert_eq!(parse("\r").0, Outcome::Rejected("empty line".into()));
+    }
+
+    /// httplog and tcplog fail this line at the same step: which one the reason names
+    /// must not depend on the line before (another chunk may hold it).
+    #[test]
+    fn a_reject_reason_does_not_depend_on_the_previous_line() {
+        let catalogue = Catalogue::standard();
+        let bad = b"127.0.0.1:1 [23/Nov/2026:20:24:30.050] fe be/s 0/0/x 1 -- 1/1/1/1/0 0/0";
+        let previous: [&[u8]; 3] = [
+            b"",
+            b"127.0.0.1:1 [23/Nov/2026:20:24:30.050] fe be/s 1/0/2 3 -- 1/1/1/1/0 0/0",
+            b"127.0.0.1:1 [23/Nov/2026:20:24:30.050] fe be/s 0/0/0/1/1 200 9 - - ---- 1/1/0/0/0 0/0 \"GET / HTTP/1.1\"",
+        ];
+        let reasons: Vec<Outcome> = previous
+            .iter()
+            .map(|line| {
+                let mut parser = LineParser::new(&catalogue, LocalZone::utc(), NOV_2026);
+                parser.parse(line);
+                parser.parse(bad)
+            })
+            .collect();
+        assert!(matches!(&reasons[0], Outcome::Rejected(_)));
+        assert_eq!(reasons[0], reasons[1]);
+        assert_eq!(reasons[0], reasons[2]);
     }
 
     #[test]
