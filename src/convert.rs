@@ -99,7 +99,14 @@ pub fn convert(options: &ConvertOptions) -> Result<Summary, ConvertError> {
         ),
         ("halake.sources".to_string(), options.inputs.iter().map(InputPath::display).collect::<Vec<_>>().join("\n")),
     ];
-    let settings = FileSettings { compression: options.compression, metadata };
+    // One pool parses chunks and encodes row groups, so `--threads` bounds both.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(options.threads)
+        .thread_name(|i| format!("halake-worker-{i}"))
+        .build()
+        .map_err(|e| ConvertError::Threads { threads: options.threads, message: e.to_string() })?;
+    let pool = Arc::new(pool);
+    let settings = FileSettings { compression: options.compression, metadata, encoders: Some(pool.clone()) };
     let schema = Arc::new(schema::arrow_schema(catalogue.column_specs()));
     // A dataset remembers what it holds: inputs unchanged since are not read again.
     let mut inputs: Vec<(&InputPath, Option<InputIdentity>)> = Vec::new();
@@ -145,13 +152,9 @@ pub fn convert(options: &ConvertOptions) -> Result<Summary, ConvertError> {
         termination: HashMap::new(),
         progress: options.progress.then(|| progress_bar(&options.inputs)),
     };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(options.threads)
-        .thread_name(|i| format!("halake-parse-{i}"))
-        .build()
-        .map_err(|e| ConvertError::Threads { threads: options.threads, message: e.to_string() })?;
     let context = ParseContext { catalogue, zone: options.zone.clone(), keep_events: options.events.is_some() };
-    // Enough chunks in flight to keep every worker busy while the writer encodes one.
+    // Enough chunks in flight to keep every worker busy while the writer waits for a
+    // row group to be encoded.
     let depth = options.threads * 2 + 1;
     let mut files = 0;
     pipeline::run(

@@ -7,13 +7,20 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use arrow::datatypes::DataType;
-use arrow::datatypes::SchemaRef;
+use std::sync::Arc;
+
+use crate::schema;
+use arrow::datatypes::{Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory, compute_leaves};
 use parquet::basic::{Compression, Encoding, ZstdLevel};
+use parquet::errors::ParquetError;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::ColumnPath;
+use rayon::iter::{IndexedParallelIterator, IntoParallelIterator, IntoParallelRefMutIterator, ParallelIterator};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
@@ -83,7 +90,22 @@ pub struct FileSettings {
     pub compression: Compression,
     /// Footer key-value pairs: version, formats, sources.
     pub metadata: Vec<(String, String)>,
+    /// Where row groups are encoded, a column per task; the calling thread when absent.
+    pub encoders: Option<Arc<rayon::ThreadPool>>,
 }
+
+impl FileSettings {
+    pub fn new(compression: Compression, metadata: Vec<(String, String)>) -> FileSettings {
+        FileSettings { compression, metadata, encoders: None }
+    }
+}
+
+/// Rows per row group, as arrow-rs and Spark default to: big groups compress better.
+pub const ROW_GROUP_ROWS: usize = 1024 * 1024;
+
+/// Rows that wait as Arrow arrays before they are encoded into the open row group: a
+/// few tens of MB, however big the row group.
+const ENCODE_ROWS: usize = 64 * 1024;
 
 /// `zstd` (level 1: measured 13% faster to encode than 3, for 0.1% more bytes),
 /// `zstd:LEVEL` (1 to 22), or `none`.
@@ -101,46 +123,154 @@ pub fn parse_compression(text: &str) -> Result<Compression, String> {
     }
 }
 
-/// Record batches into one Parquet file, atomically.
+/// How each column is encoded and compressed.
+pub fn writer_properties(schema: &Schema, settings: &FileSettings) -> WriterProperties {
+    let metadata = settings.metadata.clone();
+    let mut properties = WriterProperties::builder()
+        .set_compression(settings.compression)
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_key_value_metadata(Some(metadata.into_iter().map(|(key, value)| KeyValue::new(key, value)).collect()));
+    // Times and line numbers rise almost monotonically: deltas are tiny, and a
+    // dictionary of nearly unique values would be wasted work.
+    for field in schema.fields() {
+        if matches!(field.data_type(), DataType::Timestamp(..) | DataType::UInt64) {
+            let column = ColumnPath::from(field.name().as_str());
+            properties = properties
+                .set_column_dictionary_enabled(column.clone(), false)
+                .set_column_encoding(column, Encoding::DELTA_BINARY_PACKED);
+        }
+    }
+    // Query strings are nearly unique but share their parameter names with the rows
+    // around them: prefix deltas beat a dictionary (measured 15% smaller, no slower).
+    if schema.field_with_name(schema::Col::Query.name()).is_ok() {
+        let query = ColumnPath::from(schema::Col::Query.name());
+        properties = properties
+            .set_column_dictionary_enabled(query.clone(), false)
+            .set_column_encoding(query, Encoding::DELTA_BYTE_ARRAY);
+    }
+    properties.build()
+}
+
+/// Record batches into one Parquet file, atomically. Batches wait until there are
+/// enough rows to share out, then each column encodes them as its own task, in parallel,
+/// into the open row group.
 pub struct ParquetSink {
-    writer: ArrowWriter<AtomicFile>,
+    writer: SerializedFileWriter<AtomicFile>,
+    factory: ArrowRowGroupWriterFactory,
+    schema: SchemaRef,
+    encoders: Option<Arc<rayon::ThreadPool>>,
+    /// The open row group's column writers, and the rows already encoded into them.
+    group: Option<Vec<ArrowColumnWriter>>,
+    group_rows: usize,
+    pending: Vec<RecordBatch>,
+    pending_rows: usize,
+    row_groups: usize,
     target: PathBuf,
     rows: u64,
 }
 
 impl ParquetSink {
     pub fn create(target: &Path, schema: SchemaRef, settings: &FileSettings) -> Result<ParquetSink, SinkError> {
-        let metadata = settings.metadata.clone();
         let file = AtomicFile::create(target)?;
-        let mut properties = WriterProperties::builder()
-            .set_compression(settings.compression)
-            .set_statistics_enabled(EnabledStatistics::Page)
-            .set_key_value_metadata(Some(metadata.into_iter().map(|(key, value)| KeyValue::new(key, value)).collect()));
-        // Times and line numbers rise almost monotonically: deltas are tiny, and a
-        // dictionary of nearly unique values would be wasted work.
-        for field in schema.fields() {
-            if matches!(field.data_type(), DataType::Timestamp(..) | DataType::UInt64) {
-                let column = ColumnPath::from(field.name().as_str());
-                properties = properties
-                    .set_column_dictionary_enabled(column.clone(), false)
-                    .set_column_encoding(column, Encoding::DELTA_BINARY_PACKED);
-            }
-        }
-        let properties = properties.build();
-        let writer = ArrowWriter::try_new(file, schema, Some(properties))
+        let properties = writer_properties(&schema, settings);
+        // ArrowWriter embeds the Arrow schema in the footer, so readers get back the
+        // dictionary and timestamp types; its lower-level halves do the writing.
+        let (writer, factory) = ArrowWriter::try_new(file, schema.clone(), Some(properties))
+            .and_then(ArrowWriter::into_serialized_writer)
             .map_err(|source| SinkError::Write { path: target.to_path_buf(), source })?;
-        Ok(ParquetSink { writer, target: target.to_path_buf(), rows: 0 })
+        Ok(ParquetSink {
+            writer,
+            factory,
+            schema,
+            encoders: settings.encoders.clone(),
+            group: None,
+            group_rows: 0,
+            pending: Vec::new(),
+            pending_rows: 0,
+            row_groups: 0,
+            target: target.to_path_buf(),
+            rows: 0,
+        })
     }
 
     pub fn write(&mut self, batch: &RecordBatch) -> Result<(), SinkError> {
-        self.writer.write(batch).map_err(|source| SinkError::Write { path: self.target.clone(), source })?;
-        self.rows += batch.num_rows() as u64;
+        let mut offset = 0;
+        while offset < batch.num_rows() {
+            let room = ROW_GROUP_ROWS - self.group_rows - self.pending_rows;
+            let take = room.min(batch.num_rows() - offset);
+            self.pending.push(batch.slice(offset, take));
+            self.pending_rows += take;
+            offset += take;
+            if self.pending_rows >= ENCODE_ROWS || take == room {
+                self.encode_pending()?;
+            }
+            if self.group_rows == ROW_GROUP_ROWS {
+                self.close_row_group()?;
+            }
+        }
         Ok(())
     }
 
-    /// Writes the footer and moves the file into place; returns the row count.
-    pub fn finish(self) -> Result<u64, SinkError> {
-        let file = self.writer.into_inner().map_err(|source| SinkError::Write { path: self.target.clone(), source })?;
+    fn write_error(&self) -> impl Fn(ParquetError) -> SinkError + use<> {
+        let path = self.target.clone();
+        move |source| SinkError::Write { path: path.clone(), source }
+    }
+
+    fn encode_pending(&mut self) -> Result<(), SinkError> {
+        if self.pending_rows == 0 {
+            return Ok(());
+        }
+        let mut writers = match self.group.take() {
+            Some(writers) => writers,
+            None => self.factory.create_column_writers(self.row_groups).map_err(self.write_error())?,
+        };
+        let pending = std::mem::take(&mut self.pending);
+        let schema = &self.schema;
+        // The schema's only nested type is a list of strings: one leaf per column.
+        let encode = |(index, writer): (usize, &mut ArrowColumnWriter)| -> Result<(), ParquetError> {
+            for batch in &pending {
+                for leaf in compute_leaves(schema.field(index), batch.column(index))? {
+                    writer.write(&leaf)?;
+                }
+            }
+            Ok(())
+        };
+        match &self.encoders {
+            Some(pool) => pool.install(|| writers.par_iter_mut().enumerate().try_for_each(encode)),
+            None => writers.iter_mut().enumerate().try_for_each(encode),
+        }
+        .map_err(self.write_error())?;
+        self.group = Some(writers);
+        self.group_rows += self.pending_rows;
+        self.pending_rows = 0;
+        Ok(())
+    }
+
+    fn close_row_group(&mut self) -> Result<(), SinkError> {
+        let Some(writers) = self.group.take() else { return Ok(()) };
+        let chunks: Vec<Result<ArrowColumnChunk, ParquetError>> = match &self.encoders {
+            Some(pool) => pool.install(|| writers.into_par_iter().map(ArrowColumnWriter::close).collect()),
+            None => writers.into_iter().map(ArrowColumnWriter::close).collect(),
+        };
+        let write_error = self.write_error();
+        let mut row_group = self.writer.next_row_group().map_err(&write_error)?;
+        for chunk in chunks {
+            chunk.and_then(|chunk| chunk.append_to_row_group(&mut row_group)).map_err(&write_error)?;
+        }
+        row_group.close().map_err(&write_error)?;
+        self.rows += self.group_rows as u64;
+        self.group_rows = 0;
+        self.row_groups += 1;
+        Ok(())
+    }
+
+    /// Writes the last row group and the footer, and moves the file into place; returns
+    /// the row count.
+    pub fn finish(mut self) -> Result<u64, SinkError> {
+        self.encode_pending()?;
+        self.close_row_group()?;
+        let write_error = self.write_error();
+        let file = self.writer.into_inner().map_err(write_error)?;
         file.commit()?;
         Ok(self.rows)
     }
@@ -151,7 +281,6 @@ mod tests {
     use super::*;
     use arrow::array::Int32Array;
     use arrow::datatypes::{DataType, Field, Schema};
-    use std::sync::Arc;
 
     fn batch() -> RecordBatch {
         let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Int32, false)]));
@@ -162,8 +291,7 @@ mod tests {
     fn the_target_appears_only_when_finished() {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("out.parquet");
-        let settings =
-            FileSettings { compression: Compression::UNCOMPRESSED, metadata: vec![("k".into(), "v".into())] };
+        let settings = FileSettings::new(Compression::UNCOMPRESSED, vec![("k".into(), "v".into())]);
         let mut sink = ParquetSink::create(&target, batch().schema(), &settings).unwrap();
         sink.write(&batch()).unwrap();
         assert!(!target.exists());
@@ -185,7 +313,7 @@ mod tests {
     fn an_abandoned_sink_leaves_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("out.parquet");
-        let settings = FileSettings { compression: Compression::UNCOMPRESSED, metadata: vec![] };
+        let settings = FileSettings::new(Compression::UNCOMPRESSED, vec![]);
         let mut sink = ParquetSink::create(&target, batch().schema(), &settings).unwrap();
         sink.write(&batch()).unwrap();
         drop(sink);
