@@ -50,14 +50,16 @@ fn render_field(field: &FieldStep, batch: &RecordBatch, row: usize, out: &mut Ve
     let mut text = String::new();
     match field.parse {
         Text | Address => quoted_text(field, text_at(column, row).as_deref(), false, out),
-        EncodedText | PathWithAuthority => quoted_text(field, text_at(column, row).as_deref(), true, out),
+        EncodedText => quoted_text(field, text_at(column, row).as_deref(), true, out),
+        Target => quoted_text(field, target(batch, row, true).as_deref(), true, out),
+        PathWithAuthority => quoted_text(field, target(batch, row, false).as_deref(), true, out),
         Query => {
             if let Some(query) = text_at(column, row) {
                 quoted_text(field, Some(&format!("?{query}")), true, out);
             }
         }
         Request => {
-            let request = text_at(column, row);
+            let request = text_at(column, row).or_else(|| rebuilt_request(batch, row));
             quoted_text(field, Some(request.as_deref().unwrap_or("<BADREQ>")), true, out);
         }
         Port | Integer => match int_at(column, row) {
@@ -141,6 +143,33 @@ fn render_field(field: &FieldStep, batch: &RecordBatch, row: usize, out: &mut Ve
 }
 
 /// A text item as HAProxy prints it: `-` when missing (`""` under `Q`).
+/// The request target from its parts: `uri_origin`, `path`, then `?query` if wanted.
+fn target(batch: &RecordBatch, row: usize, with_query: bool) -> Option<String> {
+    let part = |c: Col| text_at(batch.column(c.index()).as_ref(), row);
+    let query = if with_query { part(Col::Query) } else { None };
+    let (origin, path) = (part(Col::UriOrigin), part(Col::Path));
+    if origin.is_none() && path.is_none() && query.is_none() {
+        return None;
+    }
+    let mut text = origin.unwrap_or_default() + &path.unwrap_or_default();
+    if let Some(query) = query {
+        text.push('?');
+        text.push_str(&query);
+    }
+    Some(text)
+}
+
+/// `method SP target [SP version]`: what a null `request_line` stands for.
+fn rebuilt_request(batch: &RecordBatch, row: usize) -> Option<String> {
+    let method = text_at(batch.column(Col::Method.index()).as_ref(), row)?;
+    let mut text = format!("{method} {}", target(batch, row, true).unwrap_or_default());
+    if let Some(version) = text_at(batch.column(Col::HttpVersion.index()).as_ref(), row) {
+        text.push(' ');
+        text.push_str(&version);
+    }
+    Some(text)
+}
+
 fn quoted_text(field: &FieldStep, value: Option<&str>, encoded: bool, out: &mut Vec<u8>) {
     if field.quoted {
         out.push(b'"');

@@ -141,9 +141,9 @@ core_columns! {
     BackendQueue => "backend_queue", Int32, "requests ahead in the backend queue (%bq)";
     RequestHeaders => "request_headers", Utf8List, "captured request headers in declaration order (%hr, %hrl); null when the line has no capture block";
     ResponseHeaders => "response_headers", Utf8List, "captured response headers (%hs, %hsl)";
-    RequestLine => "request_line", Utf8, "request line (%r), #XX escapes decoded; <BADREQ> when there was no valid request";
+    RequestLine => "request_line", Utf8, "request line (%r), #XX escapes decoded, kept only when the columns after it do not rebuild it as method, target and version (<BADREQ>, a '#', no target); null when they do";
     Method => "method", Dictionary, "HTTP method (%HM, or from the request line)";
-    Uri => "uri", Utf8, "request URI as sent, absolute for HTTP/2 (%HU, or from the request line)";
+    UriOrigin => "uri_origin", Dictionary, "scheme and authority of an absolute request target (https://example.com), as HTTP/2 requests log it; null for a plain /path (%HU, %HP, or from the request line)";
     Path => "path", Utf8, "request path without scheme, authority or query (%HPO, %HP, or from the request line)";
     Query => "query", Utf8, "query string without its '?' (%HQ, or from the request line)";
     HttpVersion => "http_version", Dictionary, "HTTP version (%HV, or from the request line)";

@@ -52,7 +52,7 @@ fn broken_lines_are_rejected_with_file_line_and_reason_and_the_rest_converts() {
     let rows = records(&output);
     let lines: Vec<&str> = rows.iter().map(|r| r["source_line"].as_deref().unwrap()).collect();
     assert_eq!(lines, ["1", "5", "6", "7", "9"]);
-    assert_eq!(rows[0]["request_line"].as_deref(), Some("GET /ok HTTP/1.1"), "CR stripped");
+    assert_eq!(rows[0]["http_version"].as_deref(), Some("HTTP/1.1"), "CR stripped");
     assert_eq!(rows[2]["invalid_utf8"].as_deref(), Some("true"));
     assert_eq!(rows[2]["request_headers"].as_deref(), Some("[h, \u{fffd}ua]"));
     assert_eq!(rows[3]["path"].as_deref().map(str::len), Some(300_001));

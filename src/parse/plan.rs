@@ -72,7 +72,9 @@ pub enum FieldParse {
     CaptureBlock,
     CaptureSlots,
     Request,
-    /// `%HP`: keeps scheme and authority for absolute URIs; stored as the bare path.
+    /// `%HU`: the request target, split into origin, path and query.
+    Target,
+    /// `%HP`: keeps scheme and authority for absolute URIs; split into origin and path.
     PathWithAuthority,
     /// `%HQ`: printed with its `?`, stored without.
     Query,
@@ -91,6 +93,7 @@ impl FieldParse {
                 | FieldParse::FrontendTransport
                 | FieldParse::CaptureSlots
                 | FieldParse::Request
+                | FieldParse::Target
                 | FieldParse::PathWithAuthority
                 | FieldParse::Query
         )
@@ -103,6 +106,7 @@ impl FieldParse {
             FieldParse::EncodedText
                 | FieldParse::CaptureSlots
                 | FieldParse::Request
+                | FieldParse::Target
                 | FieldParse::PathWithAuthority
                 | FieldParse::Query
         )
@@ -395,12 +399,14 @@ impl Plan {
             let derived: &[Col] = match field.parse {
                 FieldParse::Timer | FieldParse::Bytes => &[Col::Logasap],
                 FieldParse::Retries => &[Col::Redispatched],
+                FieldParse::Target => &[Col::UriOrigin, Col::Query],
+                FieldParse::PathWithAuthority => &[Col::UriOrigin],
                 FieldParse::FrontendTransport => &[Col::FrontendTls],
                 FieldParse::TermState(_) => {
                     &[Col::TerminationCause, Col::TerminationPhase, Col::PersistenceCookie, Col::SetCookieAction]
                 }
                 FieldParse::Request => {
-                    &[Col::Method, Col::Uri, Col::Path, Col::Query, Col::HttpVersion, Col::RequestTruncated]
+                    &[Col::Method, Col::UriOrigin, Col::Path, Col::Query, Col::HttpVersion, Col::RequestTruncated]
                 }
                 _ => &[],
             };
@@ -485,7 +491,7 @@ fn alias_step(alias: Alias, flags: Flags, captures: &CaptureNames) -> FieldStep 
         Alias::ResponseHeaderList => (Col::ResponseHeaders, CaptureSlots),
         Alias::Request => (Col::RequestLine, Request),
         Alias::Method => (Col::Method, EncodedText),
-        Alias::Uri => (Col::Uri, EncodedText),
+        Alias::Uri => (Col::Path, Target),
         Alias::PathWithAuthority => (Col::Path, PathWithAuthority),
         Alias::PathOnly => (Col::Path, EncodedText),
         Alias::Query => (Col::Query, Query),
@@ -639,7 +645,7 @@ const DERIVED_COLUMNS: [Col; 9] = [
     Col::Redispatched,
     Col::FrontendTls,
     Col::Method,
-    Col::Uri,
+    Col::UriOrigin,
     Col::Path,
     Col::Query,
     Col::HttpVersion,
@@ -659,20 +665,22 @@ fn store(
 ) -> Result<(), &'static str> {
     use FieldParse::*;
     let text = &line[start..end];
-    if cut && !matches!(field.parse, Request | EncodedText) {
+    if cut && !matches!(field.parse, Request | EncodedText | Target) {
         return Ok(());
     }
     // HTTP aliases print <BADREQ> when there was no valid request: nothing to store.
     let dash = text == b"-"
         || (field.quoted && text.is_empty())
-        || (text == b"<BADREQ>" && matches!(field.parse, EncodedText | PathWithAuthority | Query));
+        || (text == b"<BADREQ>" && matches!(field.parse, EncodedText | Target | PathWithAuthority | Query));
     match field.parse {
-        Text | EncodedText | PathWithAuthority | Query if dash => {}
+        Text | EncodedText | Target | PathWithAuthority | Query if dash => {}
         Text => row.set(field.column, Value::text(start, end)),
         EncodedText => row.set(field.column, Value::encoded(start, end)),
+        Target => {
+            split_target(line, start, end, row, &mut true);
+        }
         PathWithAuthority => {
-            let path_start = start + path_offset(text);
-            row.set(field.column, Value::encoded(path_start, end));
+            split_target(line, start, end, row, &mut true);
         }
         Query => {
             let skip = usize::from(text.first() == Some(&b'?'));
@@ -868,51 +876,81 @@ fn read_capture_slots(
     Ok((at, cut))
 }
 
-/// Splits a request line into method, URI, path, query and version. The values go to
-/// their columns unless an explicit alias (`%HM`...) already filled them.
+/// Splits a request line into method, target (origin, path, query) and version. The
+/// values go to their columns unless an explicit alias (`%HM`...) already filled them.
+/// The line itself is stored only when those columns would not rebuild it exactly as
+/// `method SP origin path ?query SP version`: most rows then carry the request once.
 fn read_request(line: &[u8], start: usize, end: usize, cut: bool, row: &mut Row) {
-    row.set(Col::RequestLine.index(), Value::encoded(start, end));
+    let text = &line[start..end];
+    // `#XX` decoding falls back to the raw text when the result is not UTF-8, which
+    // could differ between the whole line and its parts: such lines keep their text.
+    let mut exact = !text.is_empty() && text != b"<BADREQ>" && memchr::memchr(b'#', text).is_none();
+    read_request_parts(line, start, end, cut, row, &mut exact);
+    if !exact {
+        row.set(Col::RequestLine.index(), Value::encoded(start, end));
+    }
+}
+
+fn read_request_parts(line: &[u8], start: usize, end: usize, cut: bool, row: &mut Row, exact: &mut bool) {
     let text = &line[start..end];
     if text == b"<BADREQ>" || text.is_empty() {
         return;
     }
-    let mut set = |col: Col, value: Value| {
-        if row.get(col.index()).is_null() {
-            row.set(col.index(), value);
-        }
-    };
     let Some(method_end) = memchr::memchr(b' ', text) else {
-        set(Col::Method, Value::encoded(start, end));
-        set(Col::RequestTruncated, Value::Bool(true));
+        fill(row, line, Col::Method, Value::encoded(start, end), exact);
+        fill(row, line, Col::RequestTruncated, Value::Bool(true), exact);
+        *exact = false;
         return;
     };
-    set(Col::Method, Value::encoded(start, start + method_end));
-    let uri_start = start + method_end + 1;
-    let mut uri_end = end;
+    fill(row, line, Col::Method, Value::encoded(start, start + method_end), exact);
+    let target_start = start + method_end + 1;
+    let mut target_end = end;
     let mut truncated = true;
-    if let Some(last_space) = memchr::memrchr(b' ', &line[uri_start..end]).map(|p| uri_start + p)
+    if let Some(last_space) = memchr::memrchr(b' ', &line[target_start..end]).map(|p| target_start + p)
         && line[last_space + 1..end].starts_with(b"HTTP/")
         && !cut
     {
-        set(Col::HttpVersion, Value::encoded(last_space + 1, end));
-        uri_end = last_space;
+        fill(row, line, Col::HttpVersion, Value::encoded(last_space + 1, end), exact);
+        target_end = last_space;
         truncated = false;
     }
-    set(Col::RequestTruncated, Value::Bool(truncated));
-    if uri_end <= uri_start {
+    fill(row, line, Col::RequestTruncated, Value::Bool(truncated), exact);
+    if target_end <= target_start {
+        *exact = false;
         return;
     }
-    set(Col::Uri, Value::encoded(uri_start, uri_end));
-    let uri = &line[uri_start..uri_end];
-    let query_at = memchr::memchr(b'?', uri);
-    let path_end = query_at.map_or(uri_end, |q| uri_start + q);
-    let path_start = uri_start + path_offset(&line[uri_start..path_end]);
+    split_target(line, target_start, target_end, row, exact);
+}
+
+/// Splits a request target into `uri_origin` (absolute form only), `path` and `query`.
+fn split_target(line: &[u8], start: usize, end: usize, row: &mut Row, exact: &mut bool) {
+    let query_at = memchr::memchr(b'?', &line[start..end]).map(|q| start + q);
+    let path_end = query_at.unwrap_or(end);
+    let path_start = start + path_offset(&line[start..path_end]);
+    if path_start > start {
+        fill(row, line, Col::UriOrigin, Value::encoded(start, path_start), exact);
+    }
     if path_start < path_end {
-        set(Col::Path, Value::encoded(path_start, path_end));
+        fill(row, line, Col::Path, Value::encoded(path_start, path_end), exact);
     }
     if let Some(q) = query_at {
-        set(Col::Query, Value::encoded(uri_start + q + 1, uri_end));
+        fill(row, line, Col::Query, Value::encoded(q + 1, end), exact);
     }
+}
+
+/// Fills a column unless an explicit alias did already; `exact` turns false when that
+/// alias holds something else.
+fn fill(row: &mut Row, line: &[u8], col: Col, value: Value, exact: &mut bool) {
+    let current = row.get(col.index());
+    if current.is_null() {
+        row.set(col.index(), value);
+        return;
+    }
+    let same = match (current.bytes(line), value.bytes(line)) {
+        (Some(held), Some(new)) => held == new,
+        _ => current == value,
+    };
+    *exact &= same;
 }
 
 /// Where the path starts in a URI that may be absolute (`https://host:port/path`).
@@ -1005,10 +1043,56 @@ mod tests {
         assert_eq!(row.get(Col::BackendQueue.index()), Value::Int(3));
         assert_eq!(text(line, &row, Col::RequestCookie), None);
         assert_eq!(text(line, &row, Col::ResponseCookie).as_deref(), Some("SID=abc"));
+        assert_eq!(text(line, &row, Col::UriOrigin).as_deref(), Some("https://h:1"));
         assert_eq!(text(line, &row, Col::Path).as_deref(), Some("/v6"));
         assert_eq!(text(line, &row, Col::Query).as_deref(), Some("a=1"));
         assert_eq!(text(line, &row, Col::HttpVersion).as_deref(), Some("HTTP/2.0"));
         assert_eq!(row.get(Col::RequestTruncated.index()), Value::Bool(false));
+        assert_eq!(row.get(Col::RequestLine.index()), Value::Null, "the parts rebuild it");
+    }
+
+    fn request_columns(format: &str, line: &str) -> Vec<Option<String>> {
+        let (plan, columns) = plan(format);
+        let mut row = Row::new(columns.specs.len());
+        assert_eq!(plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc()), Ok(Fit::Complete), "{line}");
+        [Col::RequestLine, Col::Method, Col::UriOrigin, Col::Path, Col::Query, Col::HttpVersion]
+            .iter()
+            .map(|&col| text(line, &row, col))
+            .collect()
+    }
+
+    #[test]
+    fn the_request_line_is_kept_only_when_its_parts_do_not_rebuild_it() {
+        let some = |s: &str| Some(s.to_string());
+        assert_eq!(
+            request_columns("%r", "GET /a?b=1 HTTP/1.1"),
+            [None, some("GET"), None, some("/a"), some("b=1"), some("HTTP/1.1")]
+        );
+        assert_eq!(
+            request_columns("%r", "GET ?x HTTP/1.1"),
+            [None, some("GET"), None, None, some("x"), some("HTTP/1.1")]
+        );
+        assert_eq!(request_columns("%r", "GET http://h HTTP/1.1")[2..4], [some("http://h"), None]);
+        assert_eq!(request_columns("%r", "GET /cut")[..4], [None, some("GET"), None, some("/cut")]);
+        for kept in ["<BADREQ>", "GET", "GET ", "GET /#41 HTTP/1.1"] {
+            assert_eq!(request_columns("%r", kept)[0].as_deref(), Some(kept), "{kept}");
+        }
+        // Explicit aliases first: the line is redundant only if they agree with it.
+        assert_eq!(request_columns("%HM %{+Q}r", r#"GET "GET /a HTTP/1.1""#)[0], None);
+        assert_eq!(
+            request_columns("%HM %{+Q}r", r#"PUT "GET /a HTTP/1.1""#)[..2],
+            [some("GET /a HTTP/1.1"), some("PUT")]
+        );
+    }
+
+    #[test]
+    fn an_explicit_target_is_split_like_the_request_line() {
+        let some = |s: &str| Some(s.to_string());
+        assert_eq!(
+            request_columns("%HM %HU %HV", "POST https://h/p?q HTTP/2.0"),
+            [None, some("POST"), some("https://h"), some("/p"), some("q"), some("HTTP/2.0")]
+        );
+        assert_eq!(request_columns("%HP", "https://h/p")[2..4], [some("https://h"), some("/p")]);
     }
 
     #[test]
@@ -1028,7 +1112,8 @@ mod tests {
         let line = r#"127.0.0.1:1 [23/Nov/2026:20:24:30.050] fe be/s 0/0/0/1/1 200 9 - - ---- 1/1/0/0/0 0/0 "GET /ok?pad=aaaa"#;
         let mut row = Row::new(columns.specs.len());
         assert_eq!(plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc()), Ok(Fit::Truncated));
-        assert_eq!(text(line, &row, Col::Uri).as_deref(), Some("/ok?pad=aaaa"));
+        assert_eq!(text(line, &row, Col::Path).as_deref(), Some("/ok"));
+        assert_eq!(text(line, &row, Col::Query).as_deref(), Some("pad=aaaa"));
         assert_eq!(row.get(Col::RequestTruncated.index()), Value::Bool(true));
     }
 
