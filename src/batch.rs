@@ -15,7 +15,7 @@ use arrow::array::{
 };
 use arrow::datatypes::{Int32Type, SchemaRef, UInt8Type};
 use arrow::error::ArrowError;
-use arrow::record_batch::RecordBatch;
+use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 
 use crate::parse::termination;
 use crate::parse::value::{Row, Value, capture_slots, decode_hash_escapes};
@@ -96,11 +96,13 @@ impl Builder {
     }
 }
 
-/// Builds record batches of one schema.
+/// Builds record batches of one schema, or of the projection of it a query reads.
 pub struct BatchBuilder {
     schema: SchemaRef,
     builders: Vec<Builder>,
-    /// How many rows each column holds: columns a row does not touch lag behind.
+    /// The builder of each column of the full schema; none for a column not projected.
+    slots: Vec<Option<usize>>,
+    /// How many rows each builder holds: columns a row does not touch lag behind.
     filled: Vec<usize>,
     all_columns: Vec<usize>,
     rows: usize,
@@ -111,10 +113,22 @@ pub struct BatchBuilder {
 
 impl BatchBuilder {
     pub fn new(columns: &[ColumnSpec]) -> BatchBuilder {
+        BatchBuilder::projected(columns, &(0..columns.len()).collect::<Vec<_>>())
+    }
+
+    /// Builds only the `projection` columns (indexes into `columns`), in that order:
+    /// what a query does not read costs no decoding and no copying.
+    pub fn projected(columns: &[ColumnSpec], projection: &[usize]) -> BatchBuilder {
+        let mut slots = vec![None; columns.len()];
+        for (slot, &column) in projection.iter().enumerate() {
+            slots[column] = Some(slot);
+        }
+        let chosen: Vec<ColumnSpec> = projection.iter().map(|&c| columns[c].clone()).collect();
         BatchBuilder {
-            schema: Arc::new(arrow_schema(columns)),
-            builders: columns.iter().map(|c| Builder::new(c.kind, BATCH_ROWS)).collect(),
-            filled: vec![0; columns.len()],
+            schema: Arc::new(arrow_schema(&chosen)),
+            builders: chosen.iter().map(|c| Builder::new(c.kind, BATCH_ROWS)).collect(),
+            slots,
+            filled: vec![0; chosen.len()],
             all_columns: (0..columns.len()).collect(),
             rows: 0,
             scratch: Vec::new(),
@@ -154,13 +168,14 @@ impl BatchBuilder {
         );
         let rows = self.rows;
         for &column in columns {
-            let builder = &mut self.builders[column];
-            let behind = rows - self.filled[column];
+            let Some(slot) = self.slots[column] else { continue };
+            let builder = &mut self.builders[slot];
+            let behind = rows - self.filled[slot];
             if behind > 0 {
                 builder.append_nulls(behind);
             }
             append_value(builder, row.values[column], line, &mut self.scratch, &mut self.text);
-            self.filled[column] = rows + 1;
+            self.filled[slot] = rows + 1;
         }
         self.rows += 1;
     }
@@ -179,7 +194,12 @@ impl BatchBuilder {
             })
             .collect();
         self.rows = 0;
-        RecordBatch::try_new(self.schema.clone(), columns)
+        // A projection may be empty (`count(*)`): the batch then carries only its length.
+        RecordBatch::try_new_with_options(
+            self.schema.clone(),
+            columns,
+            &RecordBatchOptions::new().with_row_count(Some(rows)),
+        )
     }
 }
 

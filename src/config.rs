@@ -274,10 +274,10 @@ fn expand(name: &str) -> String {
 /// surrounding quotes and backslash escapes.
 pub fn unquote_format_argument(argument: &str) -> String {
     let trimmed = argument.trim();
-    if trimmed.starts_with('"') || trimmed.contains('\\') {
-        if let Ok(words) = split_words(trimmed) {
-            return words.join(" ");
-        }
+    if (trimmed.starts_with('"') || trimmed.contains('\\'))
+        && let Ok(words) = split_words(trimmed)
+    {
+        return words.join(" ");
     }
     trimmed.to_string()
 }

@@ -152,7 +152,8 @@ pub fn convert(options: &ConvertOptions) -> Result<Summary, ConvertError> {
         termination: HashMap::new(),
         progress: options.progress.then(|| progress_bar(&options.inputs)),
     };
-    let context = ParseContext { catalogue, zone: options.zone.clone(), keep_events: options.events.is_some() };
+    let context =
+        ParseContext { catalogue, zone: options.zone.clone(), keep_events: options.events.is_some(), projection: None };
     // Enough chunks in flight to keep every worker busy while the writer waits for a
     // row group to be encoded.
     let depth = options.threads * 2 + 1;

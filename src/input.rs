@@ -217,6 +217,11 @@ impl Opened {
         Ok(Opened { name, encoding, modified_ms, source: Source::Stream(reader) })
     }
 
+    /// Memory-mapped (a plain file): its chunks can be cut anywhere without reading it.
+    pub fn is_mapped(&self) -> bool {
+        matches!(self.source, Source::Mapped(_))
+    }
+
     /// The input's chunks, in order, of about `chunk_size` bytes each.
     pub fn chunks(self, chunk_size: usize) -> Chunks {
         let chunk_size = chunk_size.max(1);

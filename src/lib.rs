@@ -9,6 +9,7 @@
 //! - [`dataset`]: a partitioned dataset directory and its manifest of converted inputs.
 //! - [`pipeline`]: chunks parsed in parallel, results written in order, memory bounded.
 //! - [`convert`]: the convert job that ties them together.
+//! - [`sql`]: SQL through DataFusion over Parquet or raw logs, and the canned reports.
 //! - [`render`]: rows printed back as log lines (the parser's inverse, for tests).
 //! - [`schema`]: the output columns and what they mean.
 //! - [`generate`]: seeded synthetic logs for benchmarks.
@@ -26,3 +27,4 @@ pub mod pipeline;
 pub mod render;
 pub mod schema;
 pub mod sink;
+pub mod sql;

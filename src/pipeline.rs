@@ -26,6 +26,8 @@ pub struct ParseContext<'a> {
     pub catalogue: &'a Catalogue,
     pub zone: LocalZone,
     pub keep_events: bool,
+    /// The traffic columns to build (indexes into the catalogue's columns); all when none.
+    pub projection: Option<Vec<usize>>,
 }
 
 /// One chunk to parse, with where it sits in its input.
@@ -73,7 +75,10 @@ pub fn parse_chunk(job: &ChunkJob, context: &ParseContext) -> Result<ChunkResult
     let bytes = job.bytes.bytes();
     let catalogue = context.catalogue;
     let mut parser = LineParser::new(catalogue, context.zone.clone(), job.reference_ms);
-    let mut rows = BatchBuilder::new(catalogue.column_specs());
+    let mut rows = match &context.projection {
+        Some(projection) => BatchBuilder::projected(catalogue.column_specs(), projection),
+        None => BatchBuilder::new(catalogue.column_specs()),
+    };
     let mut events = context
         .keep_events
         .then(|| (BatchBuilder::new(&schema::events::columns()), Row::new(schema::events::COLUMN_COUNT)));

@@ -45,12 +45,13 @@ fn decode(s: &str) -> String {
     let mut out = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'#' && i + 2 < bytes.len() {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
+        if bytes[i] == b'#'
+            && i + 2 < bytes.len()
+            && let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(v);
+            i += 3;
+            continue;
         }
         out.push(bytes[i]);
         i += 1;
@@ -272,7 +273,7 @@ fn clf_words(msg: &str) -> Vec<String> {
 fn expected_clf(msg: &str) -> Record {
     let mut e = Record::new();
     let w = clf_words(msg);
-    let closed = msg.matches('"').count() % 2 == 0 && msg.len() < 1000;
+    let closed = msg.matches('"').count().is_multiple_of(2) && msg.len() < 1000;
     e.insert("client_ip".into(), some(&w[0]));
     let d = &w[3];
     e.insert("request_time".into(), local_date(&format!("{}.000", &d[..20])).map(|s| s.replace(".000Z", "Z")));

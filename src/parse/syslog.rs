@@ -58,25 +58,25 @@ pub fn parse_header(line: &[u8]) -> Header {
     if let Some((priority, after)) = priority(line) {
         header.priority = Some(priority);
         pos = after;
-        if line[pos..].starts_with(b"1 ") {
-            if let Some(parsed) = rfc5424(line, pos + 2, header) {
-                return parsed;
-            }
+        if line[pos..].starts_with(b"1 ")
+            && let Some(parsed) = rfc5424(line, pos + 2, header)
+        {
+            return parsed;
         }
     }
-    if let Some(time) = date::parse_legacy_header(&line[pos..]) {
-        if line.get(pos + 15) == Some(&b' ') {
-            header.time = HeaderTime::Legacy(time);
-            return host_and_tag(line, pos + 16, header);
-        }
+    if let Some(time) = date::parse_legacy_header(&line[pos..])
+        && line.get(pos + 15) == Some(&b' ')
+    {
+        header.time = HeaderTime::Legacy(time);
+        return host_and_tag(line, pos + 16, header);
     }
-    if let Some((instant, len)) = date::parse_iso_micros(&line[pos..]) {
-        if line.get(pos + len) == Some(&b' ') {
-            header.time = HeaderTime::Instant(instant);
-            // `timed` and `short` give the severity alone (`<6>`).
-            header.severity_only = header.priority.is_some_and(|p| p < 8);
-            return host_and_tag(line, pos + len + 1, header);
-        }
+    if let Some((instant, len)) = date::parse_iso_micros(&line[pos..])
+        && line.get(pos + len) == Some(&b' ')
+    {
+        header.time = HeaderTime::Instant(instant);
+        // `timed` and `short` give the severity alone (`<6>`).
+        header.severity_only = header.priority.is_some_and(|p| p < 8);
+        return host_and_tag(line, pos + len + 1, header);
     }
     header.severity_only = header.priority.is_some_and(|p| p < 8);
     header.message = pos;

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# halake's reports against halog on one generated file, in one run:
+# - raw logs, no conversion: halake report vs the matching halog option;
+# - Parquet: halake report over the converted file vs halog on the raw file, and vs
+#   DuckDB running the same SQL on the same Parquet.
+# Prints medians and ratios.
+#
+#   benches/compare_sql.sh                 # 1 GiB, 3 runs each
+#   SIZE=200MB RUNS=5 benches/compare_sql.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+source benches/setup.sh
+PARQUET="$WORK/reports-$SIZE.parquet"
+[ -s "$PARQUET" ] || "$HALAKE" convert "$LOG" -o "$PARQUET" -q
+echo "input: $LOG, $(stat -c %s "$LOG") bytes; $PARQUET; $THREADS cores"
+
+# DuckDB runs the same question in its own dialect (our SQL functions are halake's).
+duckdb_query() {
+    python3 - "$PARQUET" "$THREADS" "$1" <<'PY'
+import sys, duckdb
+parquet, threads, name = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+con = duckdb.connect()
+con.execute(f"SET threads = {threads}")
+con.execute(f"CREATE VIEW logs AS SELECT * FROM read_parquet('{parquet}')")
+queries = {
+    "status_codes": "SELECT status, count(*) FROM logs WHERE status IS NOT NULL GROUP BY 1 ORDER BY 1",
+    "termination_codes": "SELECT substr(termination_state, 1, 2), count(*) FROM logs "
+                         "WHERE termination_state IS NOT NULL GROUP BY 1 ORDER BY 1",
+    "servers": "SELECT backend || '/' || server, count(*), count(*) FILTER (WHERE status BETWEEN 500 AND 599), "
+               "avg(connect_ms), avg(response_ms) FROM logs WHERE status IS NOT NULL GROUP BY 1 ORDER BY 1",
+}
+con.execute(queries[name]).fetchall()
+PY
+}
+export -f duckdb_query
+export PARQUET THREADS
+
+declare -A HALOG=([status_codes]=-st [termination_codes]=-tc [servers]=-srv [timer_percentiles]=-pct [urls]=-u)
+args=()
+for report in status_codes termination_codes servers timer_percentiles urls; do
+    args+=(-n "halog ${HALOG[$report]}" "halog ${HALOG[$report]} < $LOG > /dev/null")
+    args+=(-n "halake $report raw" "$HALAKE report $report $LOG --format csv > /dev/null")
+    args+=(-n "halake $report parquet" "$HALAKE report $report $PARQUET --format csv > /dev/null")
+done
+for report in status_codes termination_codes servers; do
+    args+=(-n "duckdb $report parquet" "duckdb_query $report")
+done
+hyperfine --warmup 1 --runs "$RUNS" --export-json "$WORK/hyperfine-sql.json" "${args[@]}" >/dev/null
+
+python3 - "$WORK/hyperfine-sql.json" <<'PY'
+import json, sys
+results = {r["command"]: r["median"] for r in json.load(open(sys.argv[1]))["results"]}
+halog = {"status_codes": "-st", "termination_codes": "-tc", "servers": "-srv", "timer_percentiles": "-pct", "urls": "-u"}
+print(f"{'report':<18} {'halog':>8} {'raw':>8} {'raw/halog':>10} {'parquet':>8} {'halog/parquet':>14} {'duckdb':>8} {'parquet/duckdb':>15}")
+for report, option in halog.items():
+    h = results[f"halog {option}"]
+    raw = results[f"halake {report} raw"]
+    pq = results[f"halake {report} parquet"]
+    duck = results.get(f"duckdb {report} parquet")
+    duck_text = f"{duck:>8.2f} {pq / duck:>14.2f}x" if duck else f"{'':>8} {'':>15}"
+    print(f"{report:<18} {h:>8.2f} {raw:>8.2f} {raw / h:>9.2f}x {pq:>8.2f} {h / pq:>13.1f}x {duck_text}")
+PY

@@ -1,0 +1,14 @@
+-- Per server and hour (halog -srv, over time): requests, 5xx, error rate and average
+-- connect and response times, to see when a server went bad.
+SELECT
+    date_trunc('hour', request_time) AS hour,
+    backend || '/' || server AS srv_name,
+    count(*) AS requests,
+    count(*) FILTER (WHERE status BETWEEN 500 AND 599) AS s5xx,
+    round(100.0 * count(*) FILTER (WHERE status BETWEEN 500 AND 599) / count(*), 1) AS pct_5xx,
+    round(avg(connect_ms), 1) AS avg_connect_ms,
+    round(avg(response_ms), 1) AS avg_response_ms
+FROM logs
+WHERE status IS NOT NULL
+GROUP BY 1, 2
+ORDER BY 1, 2

@@ -1,0 +1,16 @@
+-- HTTP status classes per hour (halog -st, over time): requests and how many were
+-- 1xx to 5xx, with the share of 5xx.
+SELECT
+    date_trunc('hour', request_time) AS hour,
+    count(*) AS requests,
+    count(*) FILTER (WHERE status BETWEEN 100 AND 199) AS s1xx,
+    count(*) FILTER (WHERE status BETWEEN 200 AND 299) AS s2xx,
+    count(*) FILTER (WHERE status BETWEEN 300 AND 399) AS s3xx,
+    count(*) FILTER (WHERE status BETWEEN 400 AND 499) AS s4xx,
+    count(*) FILTER (WHERE status BETWEEN 500 AND 599) AS s5xx,
+    count(*) FILTER (WHERE status < 100 OR status > 599) AS other,
+    round(100.0 * count(*) FILTER (WHERE status BETWEEN 500 AND 599) / count(*), 2) AS pct_5xx
+FROM logs
+WHERE status IS NOT NULL
+GROUP BY 1
+ORDER BY 1

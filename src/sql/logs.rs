@@ -1,0 +1,195 @@
+//! Raw log files as a DataFusion table: no conversion step.
+//!
+//! A scan splits the inputs into the convert pipeline's newline-aligned chunks and
+//! deals them out to the query's partitions, which parse them on blocking threads in
+//! parallel. Only the columns the query reads are built, and a partition stops as soon
+//! as the query stops asking (a `LIMIT` that is satisfied drops the stream).
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use arrow::datatypes::SchemaRef;
+use async_trait::async_trait;
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::error::{DataFusionError, Result};
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::logical_expr::{Expr, TableType};
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::stream::RecordBatchReceiverStreamBuilder;
+use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
+
+use crate::input::{InputPath, Opened, count_lines};
+use crate::parse::Catalogue;
+use crate::parse::date::LocalZone;
+use crate::pipeline::{ChunkJob, ParseContext, parse_chunk};
+use crate::schema;
+
+/// What the scans of a log table read, for the note after a query: lines that were
+/// events or rejects are not rows, and the user should know they were left out.
+#[derive(Debug, Default)]
+pub struct ScanCounts {
+    pub lines: AtomicU64,
+    pub rows: AtomicU64,
+    pub events: AtomicU64,
+    pub rejects: AtomicU64,
+}
+
+/// Log files (plain, gzip, zstd, or stdin) read as the traffic table.
+#[derive(Debug)]
+pub struct LogTable {
+    shared: Arc<Shared>,
+    schema: SchemaRef,
+}
+
+struct Shared {
+    inputs: Vec<InputPath>,
+    catalogue: Catalogue,
+    zone: LocalZone,
+    chunk_size: usize,
+    counts: Arc<ScanCounts>,
+}
+
+impl fmt::Debug for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LogTable").field("inputs", &self.inputs.len()).finish_non_exhaustive()
+    }
+}
+
+impl LogTable {
+    pub fn new(
+        inputs: Vec<InputPath>,
+        catalogue: Catalogue,
+        zone: LocalZone,
+        chunk_size: usize,
+        counts: Arc<ScanCounts>,
+    ) -> LogTable {
+        let schema = Arc::new(schema::arrow_schema(catalogue.column_specs()));
+        LogTable { shared: Arc::new(Shared { inputs, catalogue, zone, chunk_size, counts }), schema }
+    }
+}
+
+#[async_trait]
+impl TableProvider for LogTable {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        _filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let projection: Vec<usize> = match projection {
+            Some(columns) => columns.clone(),
+            None => (0..self.schema.fields().len()).collect(),
+        };
+        let projected = Arc::new(self.schema.project(&projection)?);
+        let count = state.config().target_partitions().max(1);
+        let partitions: Vec<Arc<dyn PartitionStream>> = (0..count)
+            .map(|part| {
+                Arc::new(LogPartition {
+                    shared: self.shared.clone(),
+                    schema: projected.clone(),
+                    projection: projection.clone(),
+                    part,
+                    count,
+                }) as Arc<dyn PartitionStream>
+            })
+            .collect();
+        Ok(Arc::new(StreamingTableExec::try_new(projected, partitions, None, [], false, limit)?))
+    }
+}
+
+/// One partition of a scan: every `count`-th chunk of the mapped files, starting at
+/// `part`, and every `count`-th streamed input (compressed files and stdin are read
+/// start to end by one partition).
+#[derive(Debug)]
+struct LogPartition {
+    shared: Arc<Shared>,
+    schema: SchemaRef,
+    projection: Vec<usize>,
+    part: usize,
+    count: usize,
+}
+
+impl PartitionStream for LogPartition {
+    fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    fn execute(&self, _context: Arc<TaskContext>) -> SendableRecordBatchStream {
+        let mut builder = RecordBatchReceiverStreamBuilder::new(self.schema.clone(), 2);
+        let sender = builder.tx();
+        let (shared, projection, part, count) = (self.shared.clone(), self.projection.clone(), self.part, self.count);
+        builder.spawn_blocking(move || {
+            let send = |batch| sender.blocking_send(Ok(batch)).is_ok();
+            scan_partition(&shared, projection, part, count, send)
+        });
+        builder.build()
+    }
+}
+
+fn external(error: impl std::error::Error + Send + Sync + 'static) -> DataFusionError {
+    DataFusionError::External(Box::new(error))
+}
+
+/// Parses this partition's share of the inputs, handing each batch to `send`, which
+/// says false once nobody reads the stream any more.
+fn scan_partition(
+    shared: &Shared,
+    projection: Vec<usize>,
+    part: usize,
+    count: usize,
+    mut send: impl FnMut(arrow::record_batch::RecordBatch) -> bool,
+) -> Result<()> {
+    let context = ParseContext {
+        catalogue: &shared.catalogue,
+        zone: shared.zone.clone(),
+        keep_events: false,
+        projection: Some(projection),
+    };
+    let mut chunk_index = 0usize;
+    for (index, input) in shared.inputs.iter().enumerate() {
+        if matches!(input, InputPath::Stdin) && index % count != part {
+            continue;
+        }
+        let opened = Opened::open(input).map_err(external)?;
+        let mapped = opened.is_mapped();
+        if !mapped && index % count != part {
+            continue;
+        }
+        let source: &'static str = Box::leak(opened.name.clone().into_boxed_str());
+        let reference_ms = opened.modified_ms;
+        let mut first_line = 1;
+        for chunk in opened.chunks(shared.chunk_size) {
+            let bytes = chunk.map_err(external)?;
+            let lines = count_lines(bytes.bytes());
+            let mine = !mapped || chunk_index % count == part;
+            chunk_index += usize::from(mapped);
+            if mine {
+                let job = ChunkJob { sequence: 0, source, input: index, first_line, reference_ms, bytes };
+                let result = parse_chunk(&job, &context)?;
+                job.bytes.release();
+                let counts = &shared.counts;
+                counts.lines.fetch_add(result.lines, Ordering::Relaxed);
+                counts.rows.fetch_add(result.rows, Ordering::Relaxed);
+                counts.events.fetch_add(result.events, Ordering::Relaxed);
+                counts.rejects.fetch_add(result.rejects.len() as u64, Ordering::Relaxed);
+                for batch in result.traffic {
+                    if !send(batch) {
+                        return Ok(());
+                    }
+                }
+            }
+            first_line += lines;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,240 @@
+//! SQL over HAProxy logs through DataFusion: Parquet files, Hive-partitioned dataset
+//! directories, or raw log files read in place.
+//!
+//! - [`logs`]: raw log files as a table, parsed in parallel with projection pushdown.
+//! - [`functions`]: SQL functions (status classes, termination states explained).
+//! - [`output`]: results as an aligned table, CSV, JSON or Parquet.
+//! - [`reports`]: the canned reports of `queries/`.
+
+pub mod functions;
+pub mod logs;
+pub mod output;
+pub mod reports;
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use arrow::datatypes::{DataType, SchemaRef};
+use arrow::record_batch::RecordBatch;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::error::DataFusionError;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::sql::parser::DFParser;
+
+use crate::input;
+use crate::parse::Catalogue;
+use crate::parse::date::LocalZone;
+use logs::{LogTable, ScanCounts};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SqlError {
+    #[error(transparent)]
+    DataFusion(#[from] DataFusionError),
+    #[error(transparent)]
+    Input(#[from] input::InputError),
+    #[error("cannot read {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("{0}")]
+    Usage(String),
+}
+
+/// How raw log tables are parsed.
+#[derive(Debug, Clone)]
+pub struct LogSettings {
+    pub catalogue: Catalogue,
+    pub zone: LocalZone,
+    pub chunk_size: usize,
+}
+
+/// What a table was made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableKind {
+    Parquet,
+    Logs,
+}
+
+/// A query session: its tables, its functions, and the runtime that executes it.
+pub struct Sql {
+    context: SessionContext,
+    runtime: tokio::runtime::Runtime,
+    settings: LogSettings,
+    counts: Vec<(String, Arc<ScanCounts>)>,
+}
+
+/// The result of a statement.
+pub struct QueryResult {
+    pub schema: SchemaRef,
+    pub batches: Vec<RecordBatch>,
+}
+
+impl QueryResult {
+    pub fn rows(&self) -> usize {
+        self.batches.iter().map(RecordBatch::num_rows).sum()
+    }
+}
+
+impl Sql {
+    pub fn new(threads: usize, settings: LogSettings) -> Result<Sql, SqlError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .thread_name("halake-sql")
+            .build()
+            .map_err(|source| SqlError::Read { path: "tokio runtime".into(), source })?;
+        let config = SessionConfig::new().with_target_partitions(threads).with_information_schema(true);
+        let context = SessionContext::new_with_config(config);
+        functions::register(&context);
+        Ok(Sql { context, runtime, settings, counts: Vec::new() })
+    }
+
+    /// Registers `paths` as the table `name`: Parquet files or dataset directories, or
+    /// log files and directories of them. The kind is read from the files, not their names.
+    pub fn register(&mut self, name: &str, paths: &[PathBuf]) -> Result<TableKind, SqlError> {
+        if paths.is_empty() {
+            return Err(SqlError::Usage(format!("table '{name}' has no input")));
+        }
+        let parquet: Vec<bool> = paths.iter().map(|p| holds_parquet(p)).collect::<Result<_, _>>()?;
+        if parquet.iter().all(|&p| p) {
+            self.register_parquet(name, paths)?;
+            return Ok(TableKind::Parquet);
+        }
+        if parquet.iter().any(|&p| p) {
+            return Err(SqlError::Usage(format!(
+                "table '{name}' mixes Parquet and log files: give each its own --table"
+            )));
+        }
+        let inputs = input::expand(paths)?;
+        if inputs.is_empty() {
+            return Err(SqlError::Usage(format!("no log files found for table '{name}'")));
+        }
+        let counts = Arc::new(ScanCounts::default());
+        let settings = self.settings.clone();
+        let table = LogTable::new(inputs, settings.catalogue, settings.zone, settings.chunk_size, counts.clone());
+        self.context.register_table(name, Arc::new(table))?;
+        self.counts.push((name.to_string(), counts));
+        Ok(TableKind::Logs)
+    }
+
+    fn register_parquet(&mut self, name: &str, paths: &[PathBuf]) -> Result<(), SqlError> {
+        let urls = paths
+            .iter()
+            .map(|path| {
+                let mut text = path.to_string_lossy().into_owned();
+                if path.is_dir() && !text.ends_with('/') {
+                    text.push('/');
+                }
+                ListingTableUrl::parse(&text)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let partitions = match paths {
+            [directory] if directory.is_dir() => hive_partitions(directory),
+            _ => Vec::new(),
+        };
+        let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
+            .with_file_extension(".parquet")
+            .with_table_partition_cols(partitions);
+        let context = &self.context;
+        let table = self.runtime.block_on(async {
+            let config = ListingTableConfig::new_with_multi_paths(urls)
+                .with_listing_options(options)
+                .infer_schema(&context.state())
+                .await?;
+            ListingTable::try_new(config)
+        })?;
+        self.context.register_table(name, Arc::new(table))?;
+        Ok(())
+    }
+
+    /// Runs every statement of `text` in order; returns the last one's result.
+    pub fn run(&self, text: &str) -> Result<QueryResult, SqlError> {
+        let statements = DFParser::parse_sql(text)?;
+        if statements.is_empty() {
+            return Err(SqlError::Usage("no SQL statement given".into()));
+        }
+        let state = self.context.state();
+        self.runtime.block_on(async {
+            let mut last = None;
+            for statement in statements {
+                let plan = state.statement_to_plan(statement).await?;
+                let frame = self.context.execute_logical_plan(plan).await?;
+                let schema = Arc::new(frame.schema().as_arrow().clone());
+                let batches = frame.collect().await?;
+                last = Some(QueryResult { schema, batches });
+            }
+            Ok(last.expect("at least one statement"))
+        })
+    }
+
+    /// For each raw log table read so far: lines that were not rows (events, rejects).
+    pub fn skipped_lines(&self) -> Vec<(String, u64, u64)> {
+        self.counts
+            .iter()
+            .map(|(name, counts)| {
+                (name.clone(), counts.events.load(Ordering::Relaxed), counts.rejects.load(Ordering::Relaxed))
+            })
+            .filter(|(_, events, rejects)| events + rejects > 0)
+            .collect()
+    }
+}
+
+/// A Parquet file, or a directory with Parquet files somewhere below it.
+fn holds_parquet(path: &Path) -> Result<bool, SqlError> {
+    let read_error = |source| SqlError::Read { path: path.display().to_string(), source };
+    if path.as_os_str() == "-" {
+        return Ok(false);
+    }
+    let metadata = std::fs::metadata(path).map_err(read_error)?;
+    if metadata.is_dir() {
+        return Ok(first_parquet_file(path).is_some());
+    }
+    let mut magic = [0u8; 4];
+    let read = input::read_fully(&mut File::open(path).map_err(read_error)?, &mut magic).map_err(read_error)?;
+    Ok(read == 4 && &magic == b"PAR1")
+}
+
+fn first_parquet_file(directory: &Path) -> Option<PathBuf> {
+    let mut entries: Vec<_> = std::fs::read_dir(directory).ok()?.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+    entries.sort();
+    for path in &entries {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if name.starts_with('.') || name.starts_with('_') {
+            continue;
+        }
+        if path.is_dir() {
+            if let Some(found) = first_parquet_file(path) {
+                return Some(found);
+            }
+        } else if name.ends_with(".parquet") {
+            return Some(path.clone());
+        }
+    }
+    None
+}
+
+/// The `key=value` directories between a dataset's root and its first file: the Hive
+/// partition columns (`date`, `hour`), read as text.
+fn hive_partitions(root: &Path) -> Vec<(String, DataType)> {
+    let Some(file) = first_parquet_file(root) else { return Vec::new() };
+    let Ok(relative) = file.strip_prefix(root) else { return Vec::new() };
+    relative
+        .parent()
+        .into_iter()
+        .flat_map(Path::components)
+        .filter_map(|part| {
+            let text = part.as_os_str().to_string_lossy();
+            text.split_once('=').map(|(key, _)| (key.to_string(), DataType::Utf8))
+        })
+        .collect()
+}
+
+/// Reads a SQL file.
+pub fn read_query_file(path: &Path) -> Result<String, SqlError> {
+    let mut text = String::new();
+    File::open(path)
+        .and_then(|mut file| file.read_to_string(&mut text))
+        .map_err(|source| SqlError::Read { path: path.display().to_string(), source })?;
+    Ok(text)
+}
