@@ -4,16 +4,10 @@
 -- a response); 0 counts connection errors (sessions that failed before any request, such
 -- as a TLS handshake failure), as halog counts them. TCP sessions have no status and are
 -- not counted (halog reads the byte count of a tcplog line as a status).
-WITH statuses AS (
-    SELECT CAST(status AS BIGINT) AS status
-    FROM logs
-    WHERE status IS NOT NULL
-    UNION ALL
-    SELECT 0
-    FROM logs
-    WHERE log_format = 'connection_error'
-)
-SELECT status, count(*) AS requests
-FROM statuses
-GROUP BY status
-ORDER BY status
+SELECT
+    CASE WHEN log_format = 'connection_error' THEN 0 ELSE CAST(status AS BIGINT) END AS status,
+    count(*) AS requests
+FROM logs
+WHERE status IS NOT NULL OR log_format = 'connection_error'
+GROUP BY 1
+ORDER BY 1

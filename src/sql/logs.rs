@@ -149,6 +149,9 @@ fn scan_partition(
     count: usize,
     mut send: impl FnMut(arrow::record_batch::RecordBatch) -> bool,
 ) -> Result<()> {
+    // Line numbers need the newlines of every chunk counted, also of the chunks other
+    // partitions parse; a query without `source_line` skips that pass.
+    let numbered = projection.contains(&schema::Col::SourceLine.index());
     let context = ParseContext {
         catalogue: &shared.catalogue,
         zone: shared.zone.clone(),
@@ -170,10 +173,13 @@ fn scan_partition(
         let mut first_line = 1;
         for chunk in opened.chunks(shared.chunk_size) {
             let bytes = chunk.map_err(external)?;
-            let lines = count_lines(bytes.bytes());
             let mine = !mapped || chunk_index % count == part;
             chunk_index += usize::from(mapped);
-            if mine {
+            let lines = if numbered { count_lines(bytes.bytes()) } else { 0 };
+            if !mine {
+                // Another partition's: give the pages back (see `ChunkBytes::release`).
+                bytes.release();
+            } else {
                 let job = ChunkJob { sequence: 0, source, input: index, first_line, reference_ms, bytes };
                 let result = parse_chunk(&job, &context)?;
                 job.bytes.release();
