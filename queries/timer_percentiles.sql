@@ -22,34 +22,50 @@ WITH counted AS (
       AND response_ms IS NOT NULL
       AND (logasap IS TRUE OR COALESCE(active_ms, total_ms) IS NOT NULL)
 ),
-sorted AS (
+-- Every timer's distribution in one pass over the logs: (timer, value, count), then
+-- running totals, and for each step the smallest value whose running total reaches it.
+distribution AS (
+    SELECT timer, value, count(*) AS c
+    FROM (
+        SELECT
+            unnest(make_array(1, 2, 3, 4)) AS timer,
+            unnest(make_array(req_time, conn_time, resp_time, data_time)) AS value
+        FROM counted
+    ) AS long
+    GROUP BY timer, value
+),
+cumulative AS (
     SELECT
-        count(*) AS n,
-        array_agg(req_time ORDER BY req_time) AS req_sorted,
-        array_agg(conn_time ORDER BY conn_time) AS conn_sorted,
-        array_agg(resp_time ORDER BY resp_time) AS resp_sorted,
-        array_agg(data_time ORDER BY data_time) AS data_sorted
-    FROM counted
+        timer,
+        value,
+        sum(c) OVER (PARTITION BY timer ORDER BY value) AS running,
+        sum(c) OVER (PARTITION BY timer) AS n
+    FROM distribution
 ),
 steps AS (
     SELECT step
     FROM (SELECT unnest(generate_series(1, 1000)) AS step) AS s
     WHERE step <= 20 OR step >= 980 OR step % 50 = 0 OR (step % 10 = 0 AND (step <= 100 OR step >= 900))
 ),
-thresholds AS (
+picked AS (
     SELECT
-        step,
-        CAST(trunc(CAST(n AS DOUBLE) * (CAST(step AS DOUBLE) / 1000.0)) AS BIGINT) AS lines,
-        sorted.*
-    FROM steps CROSS JOIN sorted
-    WHERE n > 0
+        steps.step,
+        cumulative.timer,
+        CAST(trunc(CAST(cumulative.n AS DOUBLE) * (CAST(steps.step AS DOUBLE) / 1000.0)) AS BIGINT) AS lines,
+        min(cumulative.value) AS value
+    FROM steps
+    JOIN cumulative
+      ON cumulative.running
+         >= greatest(CAST(trunc(CAST(cumulative.n AS DOUBLE) * (CAST(steps.step AS DOUBLE) / 1000.0)) AS BIGINT), 1)
+    GROUP BY 1, 2, 3
 )
 SELECT
     CAST(CAST(step AS DOUBLE) / 10.0 AS DECIMAL(4, 1)) AS percentile,
-    lines,
-    req_sorted[GREATEST(lines, 1)] AS req_time,
-    conn_sorted[GREATEST(lines, 1)] AS conn_time,
-    resp_sorted[GREATEST(lines, 1)] AS resp_time,
-    data_sorted[GREATEST(lines, 1)] AS data_time
-FROM thresholds
+    max(lines) AS lines,
+    max(value) FILTER (WHERE timer = 1) AS req_time,
+    max(value) FILTER (WHERE timer = 2) AS conn_time,
+    max(value) FILTER (WHERE timer = 3) AS resp_time,
+    max(value) FILTER (WHERE timer = 4) AS data_time
+FROM picked
+GROUP BY step
 ORDER BY step
