@@ -15,27 +15,6 @@ PARQUET="$WORK/reports-$SIZE.parquet"
 [ -s "$PARQUET" ] || "$HALAKE" convert "$LOG" -o "$PARQUET" -q
 echo "input: $LOG, $(stat -c %s "$LOG") bytes; $PARQUET; $THREADS cores"
 
-# DuckDB runs the same question in its own dialect (our SQL functions are halake's).
-duckdb_query() {
-    python3 - "$PARQUET" "$THREADS" "$1" <<'PY'
-import sys, duckdb
-parquet, threads, name = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-con = duckdb.connect()
-con.execute(f"SET threads = {threads}")
-con.execute(f"CREATE VIEW logs AS SELECT * FROM read_parquet('{parquet}')")
-queries = {
-    "status_codes": "SELECT status, count(*) FROM logs WHERE status IS NOT NULL GROUP BY 1 ORDER BY 1",
-    "termination_codes": "SELECT substr(termination_state, 1, 2), count(*) FROM logs "
-                         "WHERE termination_state IS NOT NULL GROUP BY 1 ORDER BY 1",
-    "servers": "SELECT backend || '/' || server, count(*), count(*) FILTER (WHERE status BETWEEN 500 AND 599), "
-               "avg(connect_ms), avg(response_ms) FROM logs WHERE status IS NOT NULL GROUP BY 1 ORDER BY 1",
-}
-con.execute(queries[name]).fetchall()
-PY
-}
-export -f duckdb_query
-export PARQUET THREADS
-
 declare -A HALOG=([status_codes]=-st [termination_codes]=-tc [servers]=-srv [timer_percentiles]=-pct [urls]=-u)
 args=()
 for report in status_codes termination_codes servers timer_percentiles urls; do
@@ -44,7 +23,8 @@ for report in status_codes termination_codes servers timer_percentiles urls; do
     args+=(-n "halake $report parquet" "$HALAKE report $report $PARQUET --format csv > /dev/null")
 done
 for report in status_codes termination_codes servers; do
-    args+=(-n "duckdb $report parquet" "duckdb_query $report")
+    # DuckDB asks the same question in its own dialect (halake's functions are not there).
+    args+=(-n "duckdb $report parquet" "python3 benches/duckdb_query.py $PARQUET $THREADS $report")
 done
 hyperfine --warmup 1 --runs "$RUNS" --export-json "$WORK/hyperfine-sql.json" "${args[@]}" >/dev/null
 
