@@ -38,6 +38,8 @@ pub enum SqlError {
     Input(#[from] input::InputError),
     #[error("cannot read {path}: {source}")]
     Read { path: String, source: std::io::Error },
+    #[error("cannot start the query runtime: {0}")]
+    Runtime(std::io::Error),
     #[error("{0}")]
     Usage(String),
 }
@@ -83,7 +85,7 @@ impl Sql {
             .worker_threads(threads)
             .thread_name("halake-sql")
             .build()
-            .map_err(|source| SqlError::Read { path: "tokio runtime".into(), source })?;
+            .map_err(SqlError::Runtime)?;
         let config = SessionConfig::new().with_target_partitions(threads).with_information_schema(true);
         let context = SessionContext::new_with_config(config);
         functions::register(&context);
