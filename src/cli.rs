@@ -154,6 +154,10 @@ pub struct ConvertArgs {
     pub format: FormatArgs,
 }
 
+fn threads_or_all_cores(threads: Option<usize>) -> usize {
+    threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
 fn parse_threads(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
         Ok(0) | Err(_) => Err(format!("'{text}' is not a thread count: give a whole number from 1")),
@@ -296,7 +300,7 @@ fn run_convert(args: ConvertArgs) -> Result<ExitCode> {
         strict: args.strict,
         catalogue: catalogue(&args.format)?,
         zone,
-        threads: args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        threads: threads_or_all_cores(args.threads),
         chunk_size: args.chunk_size,
         progress: !args.quiet && std::io::stderr().is_terminal(),
         compression: args.compression,
@@ -363,7 +367,7 @@ fn print_summary(summary: &Summary, options: &ConvertOptions) -> std::io::Result
 
 /// A session with `logs` made of `inputs` and the `--table`s registered.
 fn session(args: &QueryArgs, inputs: &[PathBuf]) -> Result<Sql> {
-    let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let threads = threads_or_all_cores(args.threads);
     let settings = LogSettings {
         catalogue: catalogue(&args.formats)?,
         zone: LocalZone::new(&args.timezone).map_err(anyhow::Error::msg)?,

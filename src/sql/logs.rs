@@ -25,14 +25,20 @@ use crate::parse::date::LocalZone;
 use crate::pipeline::{ChunkJob, ParseContext, parse_chunk};
 use crate::schema;
 
-/// What the scans of a log table read, for the note after a query: lines that were
-/// events or rejects are not rows, and the user should know they were left out.
+/// Lines the scans of a log table read that are not rows (events, rejects), for the
+/// note after a query: the user should know they were left out.
 #[derive(Debug, Default)]
 pub struct ScanCounts {
-    pub lines: AtomicU64,
-    pub rows: AtomicU64,
     pub events: AtomicU64,
     pub rejects: AtomicU64,
+}
+
+impl ScanCounts {
+    /// Zero before each statement, so the note speaks of that statement's scans.
+    pub fn reset(&self) {
+        self.events.store(0, Ordering::Relaxed);
+        self.rejects.store(0, Ordering::Relaxed);
+    }
 }
 
 /// Log files (plain, gzip, zstd, or stdin) read as the traffic table.
@@ -44,6 +50,8 @@ pub struct LogTable {
 
 struct Shared {
     inputs: Vec<InputPath>,
+    /// The inputs' names as rows record them: made once, whatever the scans.
+    names: Vec<&'static str>,
     catalogue: Catalogue,
     zone: LocalZone,
     chunk_size: usize,
@@ -65,7 +73,8 @@ impl LogTable {
         counts: Arc<ScanCounts>,
     ) -> LogTable {
         let schema = Arc::new(schema::arrow_schema(catalogue.column_specs()));
-        LogTable { shared: Arc::new(Shared { inputs, catalogue, zone, chunk_size, counts }), schema }
+        let names = inputs.iter().map(|input| &*Box::leak(input.display().into_boxed_str())).collect();
+        LogTable { shared: Arc::new(Shared { inputs, names, catalogue, zone, chunk_size, counts }), schema }
     }
 }
 
@@ -168,7 +177,7 @@ fn scan_partition(
         if !mapped && index % count != part {
             continue;
         }
-        let source: &'static str = Box::leak(opened.name.clone().into_boxed_str());
+        let source = shared.names[index];
         let reference_ms = opened.modified_ms;
         let mut first_line = 1;
         for chunk in opened.chunks(shared.chunk_size) {
@@ -184,8 +193,6 @@ fn scan_partition(
                 let result = parse_chunk(&job, &context)?;
                 job.bytes.release();
                 let counts = &shared.counts;
-                counts.lines.fetch_add(result.lines, Ordering::Relaxed);
-                counts.rows.fetch_add(result.rows, Ordering::Relaxed);
                 counts.events.fetch_add(result.events, Ordering::Relaxed);
                 counts.rejects.fetch_add(result.rejects.len() as u64, Ordering::Relaxed);
                 for batch in result.traffic {

@@ -156,6 +156,9 @@ impl Sql {
         if statements.is_empty() {
             return Err(SqlError::Usage("no SQL statement given".into()));
         }
+        for (_, counts) in &self.counts {
+            counts.reset();
+        }
         let state = self.context.state();
         self.runtime.block_on(async {
             let mut last = None;
