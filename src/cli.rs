@@ -44,7 +44,12 @@ Examples:
 With no format option the standard formats (httplog, httpslog, tcplog, CLF, 'Connect from',
 connection errors) are recognised line by line, so one syslog file for all frontends converts
 in one pass. Every line becomes a row, an event (health checks, server state changes) or a
-reject with its reason; the summary reconciles lines = rows + events + rejects.")]
+reject with its reason; the summary reconciles lines = rows + events + rejects.
+
+An input that cannot be read (no permission, corrupt or truncated gzip/zstd, a file truncated
+while it was read) is named with what was converted of it; the other inputs still convert.
+A live log that grows meanwhile is converted as it was when the run started.
+Exit status: 0 all read, 2 output written but some input could not be read, 1 failure.")]
     Convert(ConvertArgs),
     /// Run SQL over Parquet files, dataset directories or raw log files.
     #[command(after_help = "\
@@ -308,9 +313,26 @@ fn run_convert(args: ConvertArgs) -> Result<ExitCode> {
     let summary = convert::convert(&options)?;
     if !args.quiet {
         print_summary(&summary, &options).context("writing the summary")?;
+        for notice in &summary.notices {
+            eprintln!("halake: note: {notice}");
+        }
     }
-    Ok(ExitCode::SUCCESS)
+    for error in &summary.input_errors {
+        eprintln!("halake: error: {error}");
+    }
+    if summary.input_errors.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!(
+            "halake: {} input(s) could not be read completely; everything else was converted",
+            summary.input_errors.len()
+        );
+        Ok(ExitCode::from(PARTIAL_EXIT))
+    }
 }
+
+/// Exit status of a conversion that wrote its output but could not read all its input.
+const PARTIAL_EXIT: u8 = 2;
 
 fn print_summary(summary: &Summary, options: &ConvertOptions) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();

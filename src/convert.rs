@@ -5,7 +5,7 @@
 //! parallel (`crate::pipeline`); this module opens the inputs, feeds their chunks in
 //! order, and writes what comes back.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::dataset::{DatasetError, DatasetSink, InputIdentity, Manifest, Partitioning};
-use crate::input::{self, InputError, InputPath, Opened, count_lines};
+use crate::input::{self, Growth, InputError, InputPath, Opened, count_lines};
 use crate::parse::Catalogue;
 use crate::parse::date::LocalZone;
 use crate::pipeline::{self, ChunkJob, ChunkResult, ParseContext, Reject};
@@ -63,6 +63,8 @@ pub enum ConvertError {
     Identity { path: String, source: std::io::Error },
     #[error("cannot start {threads} worker threads: {message}")]
     Threads { threads: usize, message: String },
+    #[error("{0}")]
+    InputFailed(String),
 }
 
 /// What a conversion read and wrote.
@@ -83,6 +85,11 @@ pub struct Summary {
     pub termination: Vec<(String, u64)>,
     /// The first few rejects, to show without opening the rejects file.
     pub sample_rejects: Vec<String>,
+    /// Inputs, or their ends, that could not be read: unreadable files, corrupt
+    /// compressed data, files truncated while read. The rest of the run still converts.
+    pub input_errors: Vec<String>,
+    /// What the user should know that is not an error (a live log that grew meanwhile).
+    pub notices: Vec<String>,
     pub elapsed: Duration,
 }
 
@@ -135,6 +142,7 @@ pub fn convert(options: &ConvertOptions) -> Result<Summary, ConvertError> {
         traffic,
         identities,
         current_input: None,
+        failed_inputs: HashSet::new(),
         events: match &options.events {
             Some(path) => {
                 let schema = Arc::new(schema::arrow_schema(&schema::events::columns()));
@@ -158,6 +166,7 @@ pub fn convert(options: &ConvertOptions) -> Result<Summary, ConvertError> {
     // row group to be encoded.
     let depth = options.threads * 2 + 1;
     let mut files = 0;
+    let mut notices = Vec::new();
     pipeline::run(
         &pool,
         &context,
@@ -165,14 +174,41 @@ pub fn convert(options: &ConvertOptions) -> Result<Summary, ConvertError> {
         |submitter| {
             let mut sequence = 0;
             for (index, (input, _)) in inputs.iter().enumerate() {
-                let opened = Opened::open(input)?;
+                let opened = match Opened::open(input) {
+                    Ok(opened) => opened,
+                    Err(error) => {
+                        // The other inputs still convert; the summary names this one.
+                        let source = leak(input.display());
+                        if !submitter.fail(sequence, source, index, 1, error.to_string()) {
+                            return Ok(());
+                        }
+                        sequence += 1;
+                        continue;
+                    }
+                };
                 files += 1;
                 // Every row of this input shares the name: one copy for the whole run.
-                let source: &'static str = Box::leak(opened.name.clone().into_boxed_str());
+                let source = leak(opened.name.clone());
                 let reference_ms = opened.modified_ms;
                 let mut first_line = 1;
-                for chunk in opened.chunks(options.chunk_size) {
-                    let bytes = chunk?;
+                let mut chunks = opened.chunks(options.chunk_size);
+                for chunk in chunks.by_ref() {
+                    let bytes = match chunk {
+                        Ok(bytes) => bytes,
+                        Err(error) => {
+                            let converted = match first_line {
+                                1 => "nothing before it could be read".to_string(),
+                                2 => "line 1 before it was converted".to_string(),
+                                n => format!("lines 1-{} before it were converted", n - 1),
+                            };
+                            let why = format!("{error}; {converted}");
+                            if !submitter.fail(sequence, source, index, first_line, why) {
+                                return Ok(());
+                            }
+                            sequence += 1;
+                            break;
+                        }
+                    };
                     let lines = count_lines(bytes.bytes());
                     let job = ChunkJob { sequence, source, input: index, first_line, reference_ms, bytes };
                     sequence += 1;
@@ -181,6 +217,9 @@ pub fn convert(options: &ConvertOptions) -> Result<Summary, ConvertError> {
                         return Ok(());
                     }
                 }
+                if let Some(growth) = chunks.growth() {
+                    notices.push(growth_notice(source, &growth));
+                }
             }
             Ok(())
         },
@@ -188,6 +227,7 @@ pub fn convert(options: &ConvertOptions) -> Result<Summary, ConvertError> {
     )?;
     let mut summary = writer.finish()?;
     summary.files = files;
+    summary.notices = notices;
     summary.skipped = skipped;
     summary.elapsed = started.elapsed();
     Ok(summary)
@@ -204,6 +244,8 @@ struct Writer {
     traffic: Output,
     identities: Vec<Option<InputIdentity>>,
     current_input: Option<usize>,
+    /// Inputs that failed part way: later chunks of theirs are dropped.
+    failed_inputs: HashSet<usize>,
     events: Option<ParquetSink>,
     rejects: Option<AtomicFile>,
     rejects_path: PathBuf,
@@ -215,6 +257,32 @@ struct Writer {
 
 impl Writer {
     fn write(&mut self, chunk: ChunkResult) -> Result<(), ConvertError> {
+        if self.failed_inputs.contains(&chunk.input) {
+            // What follows a failure in an input is not trusted (see below).
+            return Ok(());
+        }
+        let failure = match chunk.failure {
+            Some(why) => Some(why),
+            None if chunk.changed => Some(format!(
+                "{}: the file changed while it was read (truncated, as logrotate's copytruncate does); \
+                 lines from {} on were not converted",
+                chunk.source, chunk.first_line
+            )),
+            None => None,
+        };
+        if let Some(why) = failure {
+            if self.strict {
+                return Err(ConvertError::InputFailed(why));
+            }
+            self.failed_inputs.insert(chunk.input);
+            if let Output::Dataset(dataset) = &mut self.traffic
+                && self.current_input == Some(chunk.input)
+            {
+                dataset.input_incomplete();
+            }
+            self.summary.input_errors.push(why);
+            return Ok(());
+        }
         if self.strict
             && let Some(reject) = chunk.rejects.first()
         {
@@ -315,6 +383,25 @@ fn progress_bar(inputs: &[InputPath]) -> ProgressBar {
     bar.set_draw_target(ProgressDrawTarget::stderr_with_hz(4));
     bar.set_style(ProgressStyle::with_template(template).expect("valid template"));
     bar
+}
+
+/// A name kept for the whole run: every row of an input points at one copy.
+fn leak(name: String) -> &'static str {
+    Box::leak(name.into_boxed_str())
+}
+
+fn growth_notice(source: &str, growth: &Growth) -> String {
+    let mut notice = format!(
+        "{source} grew to {} bytes while it was read: converted its first {} bytes, as it was when the run started",
+        growth.now, growth.read
+    );
+    if growth.held_back > 0 {
+        notice += &format!(
+            "; its last line ({} bytes) was still being written and was left for the next run",
+            growth.held_back
+        );
+    }
+    notice
 }
 
 fn write_reject(out: &mut impl Write, reject: &Reject) -> std::io::Result<()> {

@@ -79,6 +79,9 @@ struct ManifestEntry {
     identity: InputIdentity,
     parts: Vec<String>,
     rows: u64,
+    /// False when the input could not be read to its end (corrupt, truncated while read):
+    /// its parts are listed so that the next run replaces them, and it is read again.
+    complete: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -114,13 +117,14 @@ impl Manifest {
             let parts = entry["parts"].as_array().into_iter().flatten().filter_map(|p| p.as_str()).map(str::to_string);
             let parts = parts.collect();
             let rows = number("rows")? as u64;
-            manifest.entries.insert(identity.path.clone(), ManifestEntry { identity, parts, rows });
+            let complete = entry["complete"].as_bool().unwrap_or(true);
+            manifest.entries.insert(identity.path.clone(), ManifestEntry { identity, parts, rows, complete });
         }
         Ok(manifest)
     }
 
     pub fn contains(&self, identity: &InputIdentity) -> bool {
-        self.entries.get(&identity.path).is_some_and(|e| e.identity == *identity)
+        self.entries.get(&identity.path).is_some_and(|e| e.complete && e.identity == *identity)
     }
 
     fn save(&self, root: &Path) -> Result<(), DatasetError> {
@@ -134,6 +138,7 @@ impl Manifest {
                     "modified_ms": e.identity.modified_ms,
                     "head_hash": format!("{:016x}", e.identity.head_hash),
                     "rows": e.rows,
+                    "complete": e.complete,
                     "parts": e.parts,
                 })
             })
@@ -146,6 +151,14 @@ impl Manifest {
     }
 }
 
+/// The input being written, and what it has written so far.
+struct CurrentInput {
+    identity: InputIdentity,
+    parts: Vec<String>,
+    rows: u64,
+    complete: bool,
+}
+
 /// Writes the rows of a run into a dataset directory.
 pub struct DatasetSink {
     root: PathBuf,
@@ -153,7 +166,7 @@ pub struct DatasetSink {
     schema: SchemaRef,
     settings: FileSettings,
     manifest: Manifest,
-    current: Option<(InputIdentity, Vec<String>, u64)>,
+    current: Option<CurrentInput>,
     open: Vec<(String, ParquetSink)>,
     next_part: HashMap<String, u32>,
     /// Parts of a stream have no input identity: this run's own key keeps a later run
@@ -204,8 +217,16 @@ impl DatasetSink {
                 _ => {}
             }
         }
-        self.current = Some((identity, Vec::new(), 0));
+        self.current = Some(CurrentInput { identity, parts: Vec::new(), rows: 0, complete: true });
         Ok(())
+    }
+
+    /// The current input could not be read to its end: it stays in the manifest only
+    /// to have its parts replaced, and the next run reads it again.
+    pub fn input_incomplete(&mut self) {
+        if let Some(current) = &mut self.current {
+            current.complete = false;
+        }
     }
 
     pub fn write(&mut self, batch: &RecordBatch) -> Result<(), DatasetError> {
@@ -217,8 +238,8 @@ impl DatasetSink {
             self.sink(&keys[start])?.write(&slice)?;
             start = end;
         }
-        if let Some((_, _, rows)) = &mut self.current {
-            *rows += batch.num_rows() as u64;
+        if let Some(current) = &mut self.current {
+            current.rows += batch.num_rows() as u64;
         }
         Ok(())
     }
@@ -235,7 +256,7 @@ impl DatasetSink {
             }
             let directory = self.root.join(partition);
             fs::create_dir_all(&directory).map_err(|source| DatasetError::Io { path: directory.clone(), source })?;
-            let key = self.current.as_ref().map_or_else(|| self.stream_key.clone(), |(identity, ..)| identity.key());
+            let key = self.current.as_ref().map_or_else(|| self.stream_key.clone(), |current| current.identity.key());
             let number = self.next_part.entry(key.clone()).or_default();
             let name = format!("part-{key}-{number:04}.parquet");
             *number += 1;
@@ -249,8 +270,8 @@ impl DatasetSink {
     fn close(&mut self, relative: String, sink: ParquetSink) -> Result<(), DatasetError> {
         sink.finish()?;
         self.files_written += 1;
-        if let Some((_, parts, _)) = &mut self.current {
-            parts.push(relative);
+        if let Some(current) = &mut self.current {
+            current.parts.push(relative);
         }
         Ok(())
     }
@@ -259,8 +280,8 @@ impl DatasetSink {
         for (relative, sink) in std::mem::take(&mut self.open) {
             self.close(relative, sink)?;
         }
-        if let Some((identity, parts, rows)) = self.current.take() {
-            self.manifest.entries.insert(identity.path.clone(), ManifestEntry { identity, parts, rows });
+        if let Some(CurrentInput { identity, parts, rows, complete }) = self.current.take() {
+            self.manifest.entries.insert(identity.path.clone(), ManifestEntry { identity, parts, rows, complete });
         }
         Ok(())
     }

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use memmap2::Mmap;
+use crate::mapping::GuardedMap;
 
 /// One input as the user named it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,8 +34,15 @@ impl InputPath {
 pub enum InputError {
     #[error("cannot read {path}: {source}")]
     Read { path: String, source: io::Error },
-    #[error("{path}: {kind} data is corrupt or truncated after byte {offset} of the decompressed stream: {source}")]
+    #[error("{path}: {kind} data is corrupt or truncated after byte {offset} of the decompressed text: {source}")]
     Decompress { path: String, kind: &'static str, offset: u64, source: io::Error },
+}
+
+impl InputError {
+    /// A decompression error ends the input at `offset`; what came before is good.
+    pub fn is_corrupt_data(&self) -> bool {
+        matches!(self, InputError::Decompress { .. })
+    }
 }
 
 /// Files as given; directories by their regular files, recursively, in name order
@@ -81,8 +88,15 @@ fn expand_path(path: &Path, out: &mut Vec<InputPath>) -> Result<(), InputError> 
         .map_err(read_error)?;
     entries.sort();
     for entry in entries {
-        if !entry.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')) {
+        if entry.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')) {
+            continue;
+        }
+        if entry.is_dir() {
             expand_path(&entry, out)?;
+        } else {
+            // Not followed here: a dangling link or an unreadable file inside a directory
+            // fails when it is opened, where it is reported and the others still convert.
+            out.push(InputPath::File(entry));
         }
     }
     Ok(())
@@ -120,7 +134,7 @@ impl Encoding {
 /// The bytes of one chunk: a range of a shared map, or a block read from a stream.
 #[derive(Clone)]
 pub enum ChunkBytes {
-    Mapped(Arc<Mmap>, Range<usize>),
+    Mapped(Arc<GuardedMap>, Range<usize>),
     Owned(Arc<Vec<u8>>),
 }
 
@@ -144,8 +158,18 @@ impl ChunkBytes {
                 // SAFETY: the map is private and read-only; MADV_DONTNEED only drops
                 // clean pages, which the kernel reads back from the file if touched
                 // again. No reference into this range outlives the chunk's parse.
-                let _ = unsafe { map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start) };
+                let _ =
+                    unsafe { map.map().unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start) };
             }
+        }
+    }
+
+    /// Whether the bytes read from this chunk were the file's: false when its file was
+    /// truncated while mapped (see [`crate::mapping`]), and what was read must be dropped.
+    pub fn intact(&self) -> bool {
+        match self {
+            ChunkBytes::Mapped(map, _) => map.intact(),
+            ChunkBytes::Owned(_) => true,
         }
     }
 }
@@ -159,7 +183,7 @@ pub struct Opened {
 }
 
 enum Source {
-    Mapped(Arc<Mmap>),
+    Mapped(Arc<GuardedMap>),
     Stream(Box<dyn Read + Send>),
 }
 
@@ -167,33 +191,27 @@ impl Opened {
     pub fn open(input: &InputPath) -> Result<Opened, InputError> {
         let name = input.display();
         let read_error = |source| InputError::Read { path: name.clone(), source };
-        let (mut reader, modified_ms, map): (Box<dyn Read + Send>, i64, Option<Mmap>) = match input {
-            InputPath::Stdin => (Box::new(io::stdin()), now_ms(), None),
+        let (mut reader, modified_ms): (Box<dyn Read + Send>, i64) = match input {
+            InputPath::Stdin => (Box::new(io::stdin()), now_ms()),
             InputPath::File(path) => {
                 let file = File::open(path).map_err(read_error)?;
                 let metadata = file.metadata().map_err(read_error)?;
                 let modified_ms = modified_ms(&metadata);
-                let map = if metadata.is_file() && metadata.len() > 0 {
-                    // SAFETY: read-only map of a regular file. If another process
-                    // truncates it while mapped, reads past the new end fault (SIGBUS):
-                    // rotated logs are not truncated; live-file safety is its own issue.
-                    unsafe { Mmap::map(&file) }.ok()
-                } else {
-                    None
-                };
-                (Box::new(file), modified_ms, map)
+                if metadata.is_file()
+                    && metadata.len() > 0
+                    && let Some(map) = file.try_clone().ok().and_then(GuardedMap::new)
+                {
+                    let encoding = Encoding::sniff(&map);
+                    if encoding == Encoding::Plain {
+                        let _ = map.map().advise(memmap2::Advice::Sequential);
+                        return Ok(Opened { name, encoding, modified_ms, source: Source::Mapped(Arc::new(map)) });
+                    }
+                    // Compressed: decoded as a stream. Read, not mapped: a decoder cannot
+                    // take back bytes that turn out to be zeros of a truncated file.
+                }
+                (Box::new(file), modified_ms)
             }
         };
-        if let Some(map) = map {
-            let encoding = Encoding::sniff(&map);
-            if encoding == Encoding::Plain {
-                let _ = map.advise(memmap2::Advice::Sequential);
-                return Ok(Opened { name, encoding, modified_ms, source: Source::Mapped(Arc::new(map)) });
-            }
-            // Compressed: stream it through the decoder from the start of the file.
-            let reader: Box<dyn Read + Send> = Box::new(io::Cursor::new(MapReader(Arc::new(map))));
-            return Opened::stream(name, reader, modified_ms, encoding);
-        }
         let mut head = [0u8; 4];
         let read = read_fully(&mut reader, &mut head).map_err(read_error)?;
         let reader: Box<dyn Read + Send> = Box::new(io::Cursor::new(head[..read].to_vec()).chain(reader));
@@ -231,12 +249,14 @@ impl Opened {
                 encoding: self.encoding,
                 chunk_size,
                 state: ChunkState::Mapped { map, offset: 0 },
+                growth: None,
             },
             Source::Stream(reader) => Chunks {
                 name: self.name,
                 encoding: self.encoding,
                 chunk_size,
-                state: ChunkState::Stream { reader, carry: Vec::new(), done: false, decoded: 0 },
+                state: ChunkState::Stream { reader, carry: Vec::new(), done: false, decoded: 0, error: None },
+                growth: None,
             },
         }
     }
@@ -278,91 +298,129 @@ pub fn read_fully(reader: &mut impl Read, buffer: &mut [u8]) -> io::Result<usize
     Ok(filled)
 }
 
-/// A map as a byte slice for `io::Cursor`.
-struct MapReader(Arc<Mmap>);
-
-impl AsRef<[u8]> for MapReader {
-    fn as_ref(&self) -> &[u8] {
-        &self.0
-    }
-}
-
 /// Newline-aligned chunks of one input.
 pub struct Chunks {
     pub name: String,
     encoding: Encoding,
     chunk_size: usize,
     state: ChunkState,
+    growth: Option<Growth>,
+}
+
+/// A mapped file that grew while it was read: the active log. Only the bytes it had
+/// when it was opened are read, up to the last complete line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Growth {
+    /// Bytes read: the size when opened, less `held_back`.
+    pub read: u64,
+    /// The size when the last chunk was cut.
+    pub now: u64,
+    /// A last line still being written when the file was opened: left for the next run.
+    pub held_back: u64,
 }
 
 enum ChunkState {
-    Mapped { map: Arc<Mmap>, offset: usize },
-    Stream { reader: Box<dyn Read + Send>, carry: Vec<u8>, done: bool, decoded: u64 },
+    Mapped { map: Arc<GuardedMap>, offset: usize },
+    Stream { reader: Box<dyn Read + Send>, carry: Vec<u8>, done: bool, decoded: u64, error: Option<InputError> },
+}
+
+impl Chunks {
+    /// Set once the last chunk of a mapped file is cut, if the file had grown by then.
+    pub fn growth(&self) -> Option<Growth> {
+        self.growth
+    }
+
+    fn next_mapped(&mut self) -> Option<Result<ChunkBytes, InputError>> {
+        let ChunkState::Mapped { map, offset } = &mut self.state else { unreachable!("a mapped input") };
+        let start = *offset;
+        let mut end = chunk_end(&map[..], start, self.chunk_size)?;
+        *offset = end;
+        if end == map.len()
+            && let Some(now) = map.current_len().filter(|&now| now > map.len() as u64)
+        {
+            // Still being written: a last line without its newline is not complete yet.
+            let complete = if map[end - 1] == b'\n' {
+                end
+            } else {
+                memchr::memrchr(b'\n', &map[start..end]).map_or(start, |p| start + p + 1)
+            };
+            self.growth = Some(Growth { read: complete as u64, now, held_back: (end - complete) as u64 });
+            end = complete;
+            if end == start {
+                return None;
+            }
+        }
+        Some(Ok(ChunkBytes::Mapped(map.clone(), start..end)))
+    }
+
+    fn next_streamed(&mut self) -> Option<Result<ChunkBytes, InputError>> {
+        let chunk_size = self.chunk_size;
+        let ChunkState::Stream { reader, carry, done, decoded, error } = &mut self.state else {
+            unreachable!("a streamed input")
+        };
+        if *done && carry.is_empty() {
+            return error.take().map(Err);
+        }
+        // Fill a block, keep the bytes after its last newline for the next one.
+        let mut block = std::mem::take(carry);
+        block.reserve(chunk_size.saturating_sub(block.len()) + 1);
+        // A chunk ends at the first newline at or past `chunk_size`: read until the block
+        // holds one (or the stream ends).
+        let has_end =
+            |block: &[u8]| block.len() >= chunk_size && memchr::memchr(b'\n', &block[chunk_size - 1..]).is_some();
+        while !*done && !has_end(&block) {
+            let start = block.len();
+            let want = chunk_size.max(start + 64 * 1024).min(start + (16 << 20));
+            block.resize(want, 0);
+            match reader.read(&mut block[start..]) {
+                Ok(0) => {
+                    block.truncate(start);
+                    *done = true;
+                }
+                Ok(n) => {
+                    block.truncate(start + n);
+                    *decoded += n as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => block.truncate(start),
+                Err(source) => {
+                    block.truncate(start);
+                    *done = true;
+                    // The complete lines decoded so far are good: they go out first, and
+                    // the error after them. A line cut by the error is not a line.
+                    let complete = memchr::memrchr(b'\n', &block).map_or(0, |p| p + 1);
+                    let incomplete = (block.len() - complete) as u64;
+                    block.truncate(complete);
+                    *error = Some(if self.encoding == Encoding::Plain {
+                        InputError::Read { path: self.name.clone(), source }
+                    } else {
+                        InputError::Decompress {
+                            path: self.name.clone(),
+                            kind: self.encoding.name(),
+                            offset: *decoded - incomplete,
+                            source,
+                        }
+                    });
+                }
+            }
+        }
+        if !*done {
+            let cut = chunk_end(&block, 0, chunk_size).unwrap_or(block.len());
+            *carry = block.split_off(cut);
+        }
+        if block.is_empty() {
+            return error.take().map(Err);
+        }
+        Some(Ok(ChunkBytes::Owned(Arc::new(block))))
+    }
 }
 
 impl Iterator for Chunks {
     type Item = Result<ChunkBytes, InputError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        match &mut self.state {
-            ChunkState::Mapped { map, offset } => {
-                let start = *offset;
-                let end = chunk_end(&map[..], start, self.chunk_size)?;
-                *offset = end;
-                Some(Ok(ChunkBytes::Mapped(map.clone(), start..end)))
-            }
-            ChunkState::Stream { reader, carry, done, decoded } => {
-                if *done && carry.is_empty() {
-                    return None;
-                }
-                // Fill a block, keep the bytes after its last newline for the next one.
-                let mut block = std::mem::take(carry);
-                block.reserve(self.chunk_size.saturating_sub(block.len()) + 1);
-                // A chunk ends at the first newline at or past `chunk_size`: read until
-                // the block holds one (or the stream ends).
-                let has_end = |block: &[u8]| {
-                    block.len() >= self.chunk_size && memchr::memchr(b'\n', &block[self.chunk_size - 1..]).is_some()
-                };
-                while !*done && !has_end(&block) {
-                    let start = block.len();
-                    let want = self.chunk_size.max(start + 64 * 1024).min(start + (16 << 20));
-                    block.resize(want, 0);
-                    match reader.read(&mut block[start..]) {
-                        Ok(0) => {
-                            block.truncate(start);
-                            *done = true;
-                        }
-                        Ok(n) => {
-                            block.truncate(start + n);
-                            *decoded += n as u64;
-                        }
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => block.truncate(start),
-                        Err(source) => {
-                            block.truncate(start);
-                            *done = true;
-                            let error = if self.encoding == Encoding::Plain {
-                                InputError::Read { path: self.name.clone(), source }
-                            } else {
-                                InputError::Decompress {
-                                    path: self.name.clone(),
-                                    kind: self.encoding.name(),
-                                    offset: *decoded,
-                                    source,
-                                }
-                            };
-                            return Some(Err(error));
-                        }
-                    }
-                }
-                if !*done {
-                    let cut = chunk_end(&block, 0, self.chunk_size).unwrap_or(block.len());
-                    *carry = block.split_off(cut);
-                }
-                if block.is_empty() {
-                    return None;
-                }
-                Some(Ok(ChunkBytes::Owned(Arc::new(block))))
-            }
+        match self.state {
+            ChunkState::Mapped { .. } => self.next_mapped(),
+            ChunkState::Stream { .. } => self.next_streamed(),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! - [`format`]: the `log-format` language and HAProxy's built-in formats.
 //! - [`config`]: what haproxy.cfg says about each frontend's log lines.
 //! - [`input`]: inputs (files, directories, stdin, gzip, zstd) cut into newline-aligned chunks.
+//! - [`mapping`]: memory maps that survive their file being truncated under them.
 //! - [`parse`]: one line into one row (syslog header, format plans, events).
 //! - [`batch`]: rows into Arrow record batches.
 //! - [`sink`]: record batches into Parquet files, written atomically.
@@ -22,6 +23,7 @@ pub mod dataset;
 pub mod format;
 pub mod generate;
 pub mod input;
+pub mod mapping;
 pub mod parse;
 pub mod pipeline;
 pub mod render;

@@ -59,6 +59,12 @@ pub struct ChunkResult {
     pub sequence: u64,
     pub source: &'static str,
     pub input: usize,
+    pub first_line: u64,
+    /// The chunk's file was truncated while it was read: what it read may not be the
+    /// file's, and it produced nothing.
+    pub changed: bool,
+    /// The input could not be read on from here: why. Not a chunk, a place in the order.
+    pub failure: Option<String>,
     pub bytes: u64,
     pub lines: u64,
     pub rows: u64,
@@ -82,19 +88,8 @@ pub fn parse_chunk(job: &ChunkJob, context: &ParseContext) -> Result<ChunkResult
     let mut events = context
         .keep_events
         .then(|| (BatchBuilder::new(&schema::events::columns()), Row::new(schema::events::COLUMN_COUNT)));
-    let mut result = ChunkResult {
-        sequence: job.sequence,
-        source: job.source,
-        input: job.input,
-        bytes: bytes.len() as u64,
-        lines: 0,
-        rows: 0,
-        events: 0,
-        traffic: Vec::new(),
-        event_batches: Vec::new(),
-        rejects: Vec::new(),
-        termination: HashMap::new(),
-    };
+    let mut result = ChunkResult::empty(job.sequence, job.source, job.input, job.first_line);
+    result.bytes = bytes.len() as u64;
     for (index, line) in crate::input::lines(bytes).enumerate() {
         let number = job.first_line + index as u64;
         result.lines += 1;
@@ -138,7 +133,33 @@ pub fn parse_chunk(job: &ChunkJob, context: &ParseContext) -> Result<ChunkResult
     {
         result.event_batches.push(builder.finish()?);
     }
+    if !job.bytes.intact() {
+        // Zeros where the file was cut are no log: nothing of this chunk is kept.
+        result =
+            ChunkResult { changed: true, ..ChunkResult::empty(job.sequence, job.source, job.input, job.first_line) };
+    }
     Ok(result)
+}
+
+impl ChunkResult {
+    fn empty(sequence: u64, source: &'static str, input: usize, first_line: u64) -> ChunkResult {
+        ChunkResult {
+            sequence,
+            source,
+            input,
+            first_line,
+            changed: false,
+            failure: None,
+            bytes: 0,
+            lines: 0,
+            rows: 0,
+            events: 0,
+            traffic: Vec::new(),
+            event_batches: Vec::new(),
+            rejects: Vec::new(),
+            termination: HashMap::new(),
+        }
+    }
 }
 
 fn fill_event_row(
@@ -222,6 +243,16 @@ impl Submitter<'_, '_> {
             let _ = results.send(result);
         });
         true
+    }
+
+    /// Puts, in the chunk order, the news that the input stopped being readable at this
+    /// point. Returns false when the run is being stopped.
+    pub fn fail(&mut self, sequence: u64, source: &'static str, input: usize, first_line: u64, why: String) -> bool {
+        if self.abort.load(Ordering::Relaxed) || self.slots.send(()).is_err() {
+            return false;
+        }
+        let failure = ChunkResult { failure: Some(why), ..ChunkResult::empty(sequence, source, input, first_line) };
+        self.results.send(Ok(failure)).is_ok()
     }
 }
 

@@ -576,7 +576,12 @@ fn read_field(
         LocalDate | OffsetDate => {
             let width = if field.parse == LocalDate { 24 } else { 26 };
             if pos + width > len {
-                return Ok((len, true));
+                let template: &[u8] = if field.parse == LocalDate { LOCAL_DATE_SHAPE } else { OFFSET_DATE_SHAPE };
+                return if fits_shape(&line[pos..], template) {
+                    Ok((len, true))
+                } else {
+                    Err("expected a date like 23/Nov/2026:20:24:40.854")
+                };
             }
             let text = &line[pos..pos + width];
             let value = if field.parse == LocalDate {
@@ -590,7 +595,11 @@ fn read_field(
         TermState(width) => {
             let width = width as usize;
             if pos + width > len {
-                return Ok((len, true));
+                return if line[pos..].iter().all(u8::is_ascii_graphic) {
+                    Ok((len, true))
+                } else {
+                    Err("expected a termination state")
+                };
             }
             let text = &line[pos..pos + width];
             if text.iter().any(|b| !b.is_ascii_graphic()) {
@@ -639,6 +648,45 @@ fn read_field(
     Ok((next, cut))
 }
 
+/// `%tr`, `%t`, `%T`: `0` a digit, `a` a letter, `+` a sign, anything else itself.
+const LOCAL_DATE_SHAPE: &[u8] = b"00/aaa/0000:00:00:00.000";
+const OFFSET_DATE_SHAPE: &[u8] = b"00/aaa/0000:00:00:00 +0000";
+
+/// Whether `text` (at most as long as `shape`) has the shape's characters.
+fn fits_shape(text: &[u8], shape: &[u8]) -> bool {
+    text.len() <= shape.len()
+        && text.iter().zip(shape).all(|(&b, &s)| match s {
+            b'0' => b.is_ascii_digit(),
+            b'a' => b.is_ascii_alphabetic(),
+            b'+' => b == b'+' || b == b'-',
+            _ => b == s,
+        })
+}
+
+/// Whether `text`, cut by the end of the line, could be the start of a value of this
+/// kind. A cut line is only believed when what it kept looks like its format: otherwise
+/// any long line without spaces would be "an address cut short".
+fn plausible_prefix(parse: FieldParse, hex: bool, text: &[u8]) -> bool {
+    use FieldParse::*;
+    if text.iter().any(|&b| b < 0x20 || b == 0x7f) {
+        return false;
+    }
+    let number = |text: &[u8]| {
+        text.iter()
+            .enumerate()
+            .all(|(i, &b)| b.is_ascii_digit() || (hex && b.is_ascii_hexdigit()) || (i == 0 && matches!(b, b'-' | b'+')))
+    };
+    match parse {
+        Address => {
+            text.iter().all(|&b| b.is_ascii_hexdigit() || matches!(b, b'.' | b':' | b'[' | b']'))
+                || b"unix".starts_with(text)
+                || text == b"-"
+        }
+        Port | Integer | Millis | Timer | Bytes | Retries | Epoch | Flag => number(text),
+        _ => true,
+    }
+}
+
 /// Columns that fields fill besides their own.
 const DERIVED_COLUMNS: [Col; 9] = [
     Col::Logasap,
@@ -666,7 +714,11 @@ fn store(
     use FieldParse::*;
     let text = &line[start..end];
     if cut && !matches!(field.parse, Request | EncodedText | Target) {
-        return Ok(());
+        return if plausible_prefix(field.parse, field.hex, text) {
+            Ok(())
+        } else {
+            Err("the line ends inside a value that does not look like one")
+        };
     }
     // HTTP aliases print <BADREQ> when there was no valid request: nothing to store.
     let dash = text == b"-"
@@ -688,6 +740,9 @@ fn store(
         }
         Address => {
             if !dash {
+                if !plausible_prefix(Address, false, text) {
+                    return Err("expected an address");
+                }
                 row.set(field.column, address_value(text, start, end, field.hex));
             }
         }

@@ -192,6 +192,12 @@ fn scan_partition(
                 let job = ChunkJob { sequence: 0, source, input: index, first_line, reference_ms, bytes };
                 let result = parse_chunk(&job, &context)?;
                 job.bytes.release();
+                if result.changed {
+                    return Err(DataFusionError::Execution(format!(
+                        "{source}: the file changed while it was read (truncated, as logrotate's copytruncate \
+                         does), from line {first_line} on"
+                    )));
+                }
                 let counts = &shared.counts;
                 counts.events.fetch_add(result.events, Ordering::Relaxed);
                 counts.rejects.fetch_add(result.rejects.len() as u64, Ordering::Relaxed);
