@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args as ClapArgs, Parser, Subcommand};
 
 use crate::config;
-use crate::convert::{self, ConvertOptions, Summary};
+use crate::convert::{self, ConvertError, ConvertOptions, Summary};
 use crate::dataset::Partitioning;
 use crate::generate;
 use crate::input;
@@ -16,6 +16,7 @@ use crate::parse::date::LocalZone;
 use crate::parse::termination;
 use crate::parse::{Catalogue, FormatSource};
 use crate::schema::{self, Col};
+use crate::signals;
 use crate::sink::{self, AtomicFile};
 use crate::sql::output::OutputFormat;
 use crate::sql::reports::{REPORTS, Report};
@@ -49,7 +50,8 @@ reject with its reason; the summary reconciles lines = rows + events + rejects.
 An input that cannot be read (no permission, corrupt or truncated gzip/zstd, a file truncated
 while it was read) is named with what was converted of it; the other inputs still convert.
 A live log that grows meanwhile is converted as it was when the run started.
-Exit status: 0 all read, 2 output written but some input could not be read, 1 failure.")]
+Exit status: 0 all read, 2 output written but some input could not be read, 1 failure,
+130 stopped by Ctrl-C or SIGTERM (temporary files deleted).")]
     Convert(ConvertArgs),
     /// Run SQL over Parquet files, dataset directories or raw log files.
     #[command(after_help = "\
@@ -310,7 +312,14 @@ fn run_convert(args: ConvertArgs) -> Result<ExitCode> {
         progress: !args.quiet && std::io::stderr().is_terminal(),
         compression: args.compression,
     };
-    let summary = convert::convert(&options)?;
+    signals::install();
+    let summary = match convert::convert(&options) {
+        Err(error @ ConvertError::Interrupted) => {
+            eprintln!("halake: {error}");
+            return Ok(ExitCode::from(INTERRUPTED_EXIT));
+        }
+        result => result?,
+    };
     if !args.quiet {
         print_summary(&summary, &options).context("writing the summary")?;
         for notice in &summary.notices {
@@ -333,6 +342,8 @@ fn run_convert(args: ConvertArgs) -> Result<ExitCode> {
 
 /// Exit status of a conversion that wrote its output but could not read all its input.
 const PARTIAL_EXIT: u8 = 2;
+/// 128 + SIGINT, as shells report a command stopped by Ctrl-C.
+const INTERRUPTED_EXIT: u8 = 130;
 
 fn print_summary(summary: &Summary, options: &ConvertOptions) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();

@@ -19,6 +19,7 @@ use crate::parse::Catalogue;
 use crate::parse::date::LocalZone;
 use crate::pipeline::{self, ChunkJob, ChunkResult, ParseContext, Reject};
 use crate::schema;
+use crate::signals;
 use crate::sink::{AtomicFile, FileSettings, ParquetSink, SinkError};
 
 /// 8 MiB: large enough that per-chunk overhead vanishes, small enough that a few chunks
@@ -65,6 +66,8 @@ pub enum ConvertError {
     Threads { threads: usize, message: String },
     #[error("{0}")]
     InputFailed(String),
+    #[error("interrupted: the files being written were deleted, nothing half-written is left")]
+    Interrupted,
 }
 
 /// What a conversion read and wrote.
@@ -209,6 +212,9 @@ pub fn convert(options: &ConvertOptions) -> Result<Summary, ConvertError> {
                             break;
                         }
                     };
+                    if signals::stop_requested() {
+                        return Err(ConvertError::Interrupted);
+                    }
                     let lines = count_lines(bytes.bytes());
                     let job = ChunkJob { sequence, source, input: index, first_line, reference_ms, bytes };
                     sequence += 1;
@@ -225,6 +231,10 @@ pub fn convert(options: &ConvertOptions) -> Result<Summary, ConvertError> {
         },
         |chunk| writer.write(chunk),
     )?;
+    if signals::stop_requested() {
+        // Between the last chunk and the renames: still nothing may appear.
+        return Err(ConvertError::Interrupted);
+    }
     let mut summary = writer.finish()?;
     summary.files = files;
     summary.notices = notices;

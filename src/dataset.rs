@@ -2,10 +2,11 @@
 //! (`date=2026-11-23/part-<input>-<n>.parquet`), and a manifest of the inputs already
 //! converted so that a daily run converts only what is new.
 //!
-//! Exactly once: part files carry the identity of their input (path, size, mtime and a
-//! hash of its first 64 KiB). Before an input is written, parts left by an earlier,
-//! interrupted run of the same input and parts of an older version of it (the live log
-//! grew) are deleted; the manifest is rewritten atomically at the end.
+//! Exactly once: part files carry the identity of their input (a hash of its path, then
+//! of its size, mtime and first 64 KiB). Before an input is written, every part of its
+//! path goes: older versions (the live log grew) and what killed runs left, listed in
+//! the manifest or not. The manifest is rewritten atomically at the end, and when a run
+//! stops on an error or Ctrl-C, the parts of the input it was writing are deleted.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
@@ -18,7 +19,7 @@ use chrono::DateTime;
 
 use crate::input::{self, InputPath};
 use crate::schema::Col;
-use crate::sink::{AtomicFile, FileSettings, ParquetSink, SinkError};
+use crate::sink::{self, AtomicFile, FileSettings, ParquetSink, SinkError};
 
 pub const MANIFEST: &str = "_halake_manifest.json";
 /// Partitions written at once: logs are in time order, so one or two are active.
@@ -52,13 +53,17 @@ impl InputIdentity {
         Ok(Some(InputIdentity { path, size: metadata.len(), modified_ms, head_hash: fnv1a(&head[..read]) }))
     }
 
-    /// The prefix of this version's part files.
+    /// What the part files of every version of this input start with: the path's hash.
+    pub fn path_key(&self) -> String {
+        format!("{:016x}", fnv1a(self.path.as_bytes()))
+    }
+
+    /// The prefix of this version's part files: the path's hash, then the version's.
     pub fn key(&self) -> String {
-        let mut bytes = self.path.as_bytes().to_vec();
-        bytes.extend_from_slice(&self.size.to_le_bytes());
+        let mut bytes = self.size.to_le_bytes().to_vec();
         bytes.extend_from_slice(&self.modified_ms.to_le_bytes());
         bytes.extend_from_slice(&self.head_hash.to_le_bytes());
-        format!("{:016x}", fnv1a(&bytes))
+        format!("{}-{:08x}", self.path_key(), fnv1a(&bytes) as u32)
     }
 }
 
@@ -159,6 +164,13 @@ struct CurrentInput {
     complete: bool,
 }
 
+/// A part file being written.
+struct OpenPart {
+    partition: String,
+    relative: String,
+    sink: ParquetSink,
+}
+
 /// Writes the rows of a run into a dataset directory.
 pub struct DatasetSink {
     root: PathBuf,
@@ -167,12 +179,15 @@ pub struct DatasetSink {
     settings: FileSettings,
     manifest: Manifest,
     current: Option<CurrentInput>,
-    open: Vec<(String, ParquetSink)>,
+    /// Partition, the part's path relative to the root, and its writer.
+    open: Vec<OpenPart>,
     next_part: HashMap<String, u32>,
     /// Parts of a stream have no input identity: this run's own key keeps a later run
     /// from replacing them.
     stream_key: String,
     pub files_written: u64,
+    /// Inputs of this run written to their end.
+    inputs_finished: usize,
 }
 
 impl DatasetSink {
@@ -184,6 +199,7 @@ impl DatasetSink {
         manifest: Manifest,
     ) -> Result<DatasetSink, DatasetError> {
         fs::create_dir_all(root).map_err(|source| DatasetError::Io { path: root.to_path_buf(), source })?;
+        remove_stale_parts(root)?;
         Ok(DatasetSink {
             root: root.to_path_buf(),
             partitioning,
@@ -195,6 +211,7 @@ impl DatasetSink {
             next_part: HashMap::new(),
             stream_key: format!("stdin{:x}{:x}", input::now_ms(), std::process::id()),
             files_written: 0,
+            inputs_finished: 0,
         })
     }
 
@@ -202,12 +219,16 @@ impl DatasetSink {
     pub fn start_input(&mut self, identity: Option<InputIdentity>) -> Result<(), DatasetError> {
         self.finish_input()?;
         let Some(identity) = identity else { return Ok(()) };
-        // An older version of this input, or an interrupted run of this one: its parts go.
+        // Older versions of this input, and what killed runs of any version left: their
+        // parts go, whether the manifest lists them or not.
         let mut stale: Vec<PathBuf> = Vec::new();
         if let Some(entry) = self.manifest.entries.remove(&identity.path) {
             stale.extend(entry.parts.iter().map(|p| self.root.join(p)));
+            // First forget them, then delete them: killed in between, the manifest must
+            // not name parts that are gone.
+            self.manifest.save(&self.root)?;
         }
-        let prefix = format!("part-{}-", identity.key());
+        let prefix = format!("part-{}-", identity.path_key());
         collect_parts(&self.root, &prefix, &mut stale)?;
         for path in stale {
             match fs::remove_file(&path) {
@@ -245,14 +266,14 @@ impl DatasetSink {
     }
 
     fn sink(&mut self, partition: &str) -> Result<&mut ParquetSink, DatasetError> {
-        if let Some(index) = self.open.iter().position(|(p, _)| p == partition) {
+        if let Some(index) = self.open.iter().position(|part| part.partition == partition) {
             // Most recently used last.
             let entry = self.open.remove(index);
             self.open.push(entry);
         } else {
             if self.open.len() == OPEN_PARTITIONS {
-                let (partition, sink) = self.open.remove(0);
-                self.close(partition, sink)?;
+                let part = self.open.remove(0);
+                self.close(part)?;
             }
             let directory = self.root.join(partition);
             fs::create_dir_all(&directory).map_err(|source| DatasetError::Io { path: directory.clone(), source })?;
@@ -262,25 +283,26 @@ impl DatasetSink {
             *number += 1;
             let sink = ParquetSink::create(&directory.join(&name), self.schema.clone(), &self.settings)?;
             let relative = if partition.is_empty() { name } else { format!("{partition}/{name}") };
-            self.open.push((relative, sink));
+            self.open.push(OpenPart { partition: partition.to_string(), relative, sink });
         }
-        Ok(&mut self.open.last_mut().expect("just pushed").1)
+        Ok(&mut self.open.last_mut().expect("just pushed").sink)
     }
 
-    fn close(&mut self, relative: String, sink: ParquetSink) -> Result<(), DatasetError> {
-        sink.finish()?;
+    fn close(&mut self, part: OpenPart) -> Result<(), DatasetError> {
+        part.sink.finish()?;
         self.files_written += 1;
         if let Some(current) = &mut self.current {
-            current.parts.push(relative);
+            current.parts.push(part.relative);
         }
         Ok(())
     }
 
     fn finish_input(&mut self) -> Result<(), DatasetError> {
-        for (relative, sink) in std::mem::take(&mut self.open) {
-            self.close(relative, sink)?;
+        for part in std::mem::take(&mut self.open) {
+            self.close(part)?;
         }
         if let Some(CurrentInput { identity, parts, rows, complete }) = self.current.take() {
+            self.inputs_finished += 1;
             self.manifest.entries.insert(identity.path.clone(), ManifestEntry { identity, parts, rows, complete });
         }
         Ok(())
@@ -290,6 +312,23 @@ impl DatasetSink {
         self.finish_input()?;
         self.manifest.save(&self.root)?;
         Ok(self.files_written)
+    }
+}
+
+impl Drop for DatasetSink {
+    /// Not finished (an error, Ctrl-C): the parts the unfinished input already closed
+    /// go too, so that the dataset holds whole inputs only (its open parts delete their
+    /// own temporary files), and the manifest records the inputs that were finished, so
+    /// that a re-run converts only the rest.
+    fn drop(&mut self) {
+        if let Some(current) = self.current.take() {
+            for relative in current.parts {
+                let _ = fs::remove_file(self.root.join(relative));
+            }
+            if self.inputs_finished > 0 {
+                let _ = self.manifest.save(&self.root);
+            }
+        }
     }
 }
 
@@ -330,6 +369,19 @@ fn partition_keys(batch: &RecordBatch, partitioning: Partitioning) -> Vec<String
             key
         })
         .collect()
+}
+
+/// Temporary parts of killed runs, in every partition directory.
+fn remove_stale_parts(directory: &Path) -> Result<(), DatasetError> {
+    sink::remove_stale_temporaries(directory, ".");
+    let entries =
+        fs::read_dir(directory).map_err(|source| DatasetError::Io { path: directory.to_path_buf(), source })?;
+    for entry in entries.flatten() {
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            remove_stale_parts(&entry.path())?;
+        }
+    }
+    Ok(())
 }
 
 fn collect_parts(directory: &Path, prefix: &str, out: &mut Vec<PathBuf>) -> Result<(), DatasetError> {

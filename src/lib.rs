@@ -6,6 +6,7 @@
 //! - [`mapping`]: memory maps that survive their file being truncated under them.
 //! - [`parse`]: one line into one row (syslog header, format plans, events).
 //! - [`batch`]: rows into Arrow record batches.
+//! - [`signals`]: Ctrl-C and `kill` end a conversion cleanly.
 //! - [`sink`]: record batches into Parquet files, written atomically.
 //! - [`dataset`]: a partitioned dataset directory and its manifest of converted inputs.
 //! - [`pipeline`]: chunks parsed in parallel, results written in order, memory bounded.
@@ -28,5 +29,6 @@ pub mod parse;
 pub mod pipeline;
 pub mod render;
 pub mod schema;
+pub mod signals;
 pub mod sink;
 pub mod sql;

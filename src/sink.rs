@@ -41,6 +41,10 @@ pub struct AtomicFile {
 impl AtomicFile {
     pub fn create(target: &Path) -> Result<AtomicFile, SinkError> {
         let file_name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if let Some(directory) = target.parent() {
+            let directory = if directory.as_os_str().is_empty() { Path::new(".") } else { directory };
+            remove_stale_temporaries(directory, &format!(".{file_name}."));
+        }
         let temporary = target.with_file_name(format!(".{file_name}.{}.tmp", std::process::id()));
         let file = File::create(&temporary).map_err(|source| SinkError::Create { path: temporary.clone(), source })?;
         Ok(AtomicFile {
@@ -54,13 +58,16 @@ impl AtomicFile {
         &self.target
     }
 
-    /// Flushes, syncs and renames the file into place.
+    /// Flushes, syncs and renames the file into place. On failure (a full disk) the
+    /// temporary file is deleted.
     pub fn commit(mut self) -> Result<(), SinkError> {
         let finish_error = |source| SinkError::Finish { path: self.target.clone(), source };
-        let writer = self.writer.take().expect("commit once");
-        let file = writer.into_inner().map_err(|e| finish_error(e.into_error()))?;
-        file.sync_all().map_err(finish_error)?;
-        fs::rename(&self.temporary, &self.target).map_err(finish_error)
+        let writer = self.writer.as_mut().expect("commit once");
+        writer.flush().map_err(finish_error)?;
+        writer.get_ref().sync_all().map_err(finish_error)?;
+        fs::rename(&self.temporary, &self.target).map_err(finish_error)?;
+        self.writer = None;
+        Ok(())
     }
 }
 
@@ -81,6 +88,28 @@ impl Drop for AtomicFile {
             let _ = fs::remove_file(&self.temporary);
         }
     }
+}
+
+/// Deletes the temporary files (`.NAME.PID.tmp`) in `directory` whose names start with
+/// `prefix` and whose process is gone: what a killed run (SIGKILL, power loss) left.
+/// Those of a live process, maybe another run writing there, are left alone.
+pub fn remove_stale_temporaries(directory: &Path, prefix: &str) {
+    let Ok(entries) = fs::read_dir(directory) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let Some(rest) = name.strip_prefix(prefix).and_then(|rest| rest.strip_suffix(".tmp")) else { continue };
+        let Some(pid) = rest.rsplit('.').next().and_then(|pid| pid.parse::<libc::pid_t>().ok()) else { continue };
+        if !process_alive(pid) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+fn process_alive(pid: libc::pid_t) -> bool {
+    // SAFETY: signal 0 sends nothing; it only asks whether the process exists.
+    let result = unsafe { libc::kill(pid, 0) };
+    result == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
 }
 
 /// What every Parquet file of a run shares.
