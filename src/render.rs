@@ -62,7 +62,11 @@ fn render_field(field: &FieldStep, batch: &RecordBatch, row: usize, out: &mut Ve
             let request = text_at(column, row).or_else(|| rebuilt_request(batch, row));
             quoted_text(field, Some(request.as_deref().unwrap_or("<BADREQ>")), true, out);
         }
-        Port | Integer => match int_at(column, row) {
+        Port | Counter | Integer => match int_at(column, row) {
+            Some(v) if field.hex && field.parse != Integer => {
+                let _ = write!(text, "{v:04X}");
+                out.extend_from_slice(text.as_bytes());
+            }
             Some(v) => {
                 let _ = write!(text, "{v}");
                 out.extend_from_slice(text.as_bytes());

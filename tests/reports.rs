@@ -8,30 +8,13 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use common::{convert, corpus, halake};
+use common::{convert, corpus, fields, halake, halog_rows, report};
 
 const FILES: [&str; 2] = ["httplog", "httpslog"];
 
-/// A report's rows as CSV lines, header dropped.
-fn report(name: &str, input: &Path) -> Vec<String> {
-    let output = halake(&["report", name, input.to_str().unwrap(), "--format", "csv"]);
-    assert!(output.status.success(), "report {name}: {}", String::from_utf8_lossy(&output.stderr));
-    let text = String::from_utf8(output.stdout).unwrap();
-    text.lines().skip(1).map(str::to_string).collect()
-}
-
-/// halog's rows: its output without the `#` lines and the line-count line.
+/// halog's rows for `file`, from the stored oracle output.
 fn halog(file: &str, option: &str) -> Vec<Vec<String>> {
-    let text = std::fs::read_to_string(corpus(&format!("halog/{file}.{option}.txt"))).unwrap();
-    text.lines()
-        // Also drop what halog said on stderr about lines it skipped.
-        .filter(|line| !line.starts_with('#') && !line.contains(" lines in, ") && !line.starts_with("Truncated line"))
-        .map(|line| line.split_whitespace().map(str::to_string).collect())
-        .collect()
-}
-
-fn fields(line: &str, count: usize) -> Vec<String> {
-    line.split(',').take(count).map(str::to_string).collect()
+    halog_rows(&std::fs::read_to_string(corpus(&format!("halog/{file}.{option}.txt"))).unwrap())
 }
 
 /// The three ways to read one log: raw, as a Parquet file, as a dataset directory.

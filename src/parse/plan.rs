@@ -52,6 +52,8 @@ pub enum FieldParse {
     EncodedText,
     Address,
     Port,
+    /// `%rt`, `%lc`, `%pid`: a number that `+X` prints as `%04X`.
+    Counter,
     /// A timer: `-1` means "not reached", a `+` means logasap.
     Timer,
     /// `%B`: may carry the logasap `+`.
@@ -497,9 +499,9 @@ fn alias_step(alias: Alias, flags: Flags, captures: &CaptureNames) -> FieldStep 
         Alias::Query => (Col::Query, Query),
         Alias::Version => (Col::HttpVersion, EncodedText),
         Alias::UniqueId => (Col::UniqueId, Text),
-        Alias::RequestCounter => (Col::RequestCounter, Integer),
-        Alias::LogCounter => (Col::FrontendLogCounter, Integer),
-        Alias::Pid => (Col::Pid, Integer),
+        Alias::RequestCounter => (Col::RequestCounter, Counter),
+        Alias::LogCounter => (Col::FrontendLogCounter, Counter),
+        Alias::Pid => (Col::Pid, Counter),
         Alias::Hostname => (Col::Hostname, Text),
         Alias::SslVersion => (Col::TlsVersion, Text),
         Alias::SslCipher => (Col::TlsCipher, Text),
@@ -682,7 +684,7 @@ fn plausible_prefix(parse: FieldParse, hex: bool, text: &[u8]) -> bool {
                 || b"unix".starts_with(text)
                 || text == b"-"
         }
-        Port | Integer | Millis | Timer | Bytes | Retries | Epoch | Flag => number(text),
+        Port | Counter | Integer | Millis | Timer | Bytes | Retries | Epoch | Flag => number(text),
         _ => true,
     }
 }
@@ -721,8 +723,11 @@ fn store(
         };
     }
     // HTTP aliases print <BADREQ> when there was no valid request: nothing to store.
+    // Seen live: under `+Q`, a stream without a server connection prints `%bi:%bp` as
+    // `"":""`; the port is quoted too, though a port alone is not.
     let dash = text == b"-"
         || (field.quoted && text.is_empty())
+        || (text == b"\"\"" && field.parse == Port)
         || (text == b"<BADREQ>" && matches!(field.parse, EncodedText | Target | PathWithAuthority | Query));
     match field.parse {
         Text | EncodedText | Target | PathWithAuthority | Query if dash => {}
@@ -746,7 +751,7 @@ fn store(
                 row.set(field.column, address_value(text, start, end, field.hex));
             }
         }
-        Port | Integer | Millis => {
+        Port | Counter | Integer | Millis => {
             if !dash {
                 let value = if field.hex && field.parse != Integer {
                     parse_hex(text)
@@ -1235,6 +1240,30 @@ mod tests {
         assert_eq!(row.get(Col::ClientIp.index()), Value::Ipv4(0x7F00_0001));
         assert_eq!(row.get(Col::ClientPort.index()), Value::Int(0xCA38));
         assert_eq!(row.get(Col::AcceptTime.index()), Value::Time(0x6B04_A3D8 * 1000));
+    }
+
+    #[test]
+    fn quoted_addresses_without_a_connection() {
+        let (plan, columns) = plan("%{+Q}o %ft|%bi:%bp|%si:%sp|%ST");
+        let line = "\"fe\"|\"\":\"\"|\"127.0.0.1\":8080|403";
+        let mut row = Row::new(columns.specs.len());
+        assert_eq!(plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc()), Ok(Fit::Complete));
+        assert_eq!(row.get(Col::BackendSourcePort.index()), Value::Null);
+        assert_eq!(row.get(Col::ServerPort.index()), Value::Int(8080));
+        assert_eq!(row.get(Col::Status.index()), Value::Int(403));
+    }
+
+    #[test]
+    fn hex_counters_as_the_documented_unique_id_prints_them() {
+        // Seen live: `%{+X}rt` gives 004A. The status is never hexadecimal.
+        let (plan, columns) = plan("%{+X}o %rt:%lc:%pid %ST");
+        let line = "004A:0000:41C3 200";
+        let mut row = Row::new(columns.specs.len());
+        assert_eq!(plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc()), Ok(Fit::Complete));
+        assert_eq!(row.get(Col::RequestCounter.index()), Value::Int(0x4A));
+        assert_eq!(row.get(Col::FrontendLogCounter.index()), Value::Int(0));
+        assert_eq!(row.get(Col::Pid.index()), Value::Int(0x41C3));
+        assert_eq!(row.get(Col::Status.index()), Value::Int(200));
     }
 
     #[test]

@@ -71,3 +71,25 @@ pub fn reconciliation(summary: &str) -> (u64, u64, u64, u64) {
     assert_eq!(numbers[0], numbers[1] + numbers[2] + numbers[3], "{line}");
     (numbers[0], numbers[1], numbers[2], numbers[3])
 }
+
+/// A report's rows as CSV lines, header dropped.
+pub fn report(name: &str, input: &Path) -> Vec<String> {
+    let output = halake(&["report", name, input.to_str().unwrap(), "--format", "csv"]);
+    assert!(output.status.success(), "report {name}: {}", String::from_utf8_lossy(&output.stderr));
+    let text = String::from_utf8(output.stdout).unwrap();
+    text.lines().skip(1).map(str::to_string).collect()
+}
+
+/// The first `count` comma-separated fields of a CSV line.
+pub fn fields(line: &str, count: usize) -> Vec<String> {
+    line.split(',').take(count).map(str::to_string).collect()
+}
+
+/// halog's rows: its output without the `#` lines, the line-count line and what it
+/// said about lines it skipped.
+pub fn halog_rows(text: &str) -> Vec<Vec<String>> {
+    text.lines()
+        .filter(|line| !line.starts_with('#') && !line.contains(" lines in, ") && !line.starts_with("Truncated line"))
+        .map(|line| line.split_whitespace().map(str::to_string).collect())
+        .collect()
+}
