@@ -1,6 +1,7 @@
 //! halake: HAProxy log archives into typed Arrow batches and Parquet.
 //!
 //! - [`format`]: the `log-format` language and HAProxy's built-in formats.
+//! - [`fuzzing`]: the properties the fuzz targets check, for any input.
 //! - [`config`]: what haproxy.cfg says about each frontend's log lines.
 //! - [`input`]: inputs (files, directories, stdin, gzip, zstd) cut into newline-aligned chunks.
 //! - [`mapping`]: memory maps that survive their file being truncated under them.
@@ -17,11 +18,13 @@
 //! - [`generate`]: seeded synthetic logs for benchmarks.
 
 pub mod batch;
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod config;
 pub mod convert;
 pub mod dataset;
 pub mod format;
+pub mod fuzzing;
 pub mod generate;
 pub mod input;
 pub mod mapping;
@@ -31,4 +34,5 @@ pub mod render;
 pub mod schema;
 pub mod signals;
 pub mod sink;
+#[cfg(feature = "cli")]
 pub mod sql;

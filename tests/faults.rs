@@ -206,8 +206,8 @@ fn a_full_disk_is_a_clear_error_and_leaves_nothing_behind() {
     }
 }
 
-/// Starts a conversion of `input` on one thread in small chunks, and returns once it is
-/// writing: it is then still reading for a few seconds.
+/// Starts a conversion of `input` on one thread in small chunks, and returns once it has
+/// the input mapped: it is then still reading for a few seconds.
 fn start_slow_conversion(input: &Path, output: &Path) -> std::process::Child {
     let child = Command::new(env!("CARGO_BIN_EXE_halake"))
         .args(["convert", input.to_str().unwrap(), "-o", output.to_str().unwrap()])
@@ -216,10 +216,12 @@ fn start_slow_conversion(input: &Path, output: &Path) -> std::process::Child {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let directory = output.parent().unwrap();
+    // Once the log is mapped (the output file is created before the inputs are opened).
+    let maps = format!("/proc/{}/maps", child.id());
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !files_under(directory).iter().any(|p| is_temporary(p)) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(2));
+    while !fs::read_to_string(&maps).unwrap_or_default().contains(input.to_str().unwrap()) {
+        assert!(Instant::now() < deadline, "the log was never mapped");
+        std::thread::sleep(Duration::from_millis(1));
     }
     child
 }

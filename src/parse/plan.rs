@@ -231,9 +231,7 @@ impl Plan {
             capture_columns.response = named("response_header", &captures.response);
         }
         Plan {
-            // Plans are compiled once per run and live as long as it: the name is
-            // shared by every row without a copy.
-            name: Box::leak(name.to_string().into_boxed_str()),
+            name: static_name(name),
             format: format.to_string(),
             steps,
             frontends: Vec::new(),
@@ -425,6 +423,20 @@ impl Plan {
     pub fn reads_frontend(&self) -> bool {
         self.steps.iter().any(|s| matches!(s, Step::Field(f) if f.column == Col::Frontend.index()))
     }
+}
+
+/// A plan's name for the whole run: every row shares it without a copy. Each distinct
+/// name is kept once, however many times plans are compiled (the fuzzer compiles
+/// millions).
+fn static_name(name: &str) -> &'static str {
+    static NAMES: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+    let mut names = NAMES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(known) = names.iter().find(|known| **known == name) {
+        return known;
+    }
+    let leaked: &'static str = Box::leak(name.to_string().into_boxed_str());
+    names.push(leaked);
+    leaked
 }
 
 fn field(column: Col, parse: FieldParse, flags: Flags, label: &'static str) -> FieldStep {
@@ -787,8 +799,8 @@ fn store(
         Epoch => {
             if !dash {
                 let seconds = if field.hex { parse_hex(text) } else { parse_int(text) };
-                let seconds = seconds.ok_or("expected Unix seconds")?;
-                row.set(field.column, Value::Time(seconds * 1000));
+                let millis = seconds.and_then(|s| s.checked_mul(1000)).ok_or("expected Unix seconds")?;
+                row.set(field.column, Value::Time(millis));
             }
         }
         FrontendTransport => {

@@ -1,0 +1,104 @@
+//! What must hold for any input, as functions the fuzz targets (`fuzz/`) and the tests
+//! over their seed corpus both call. Each panics when the property breaks.
+
+use std::sync::OnceLock;
+
+use crate::batch::BatchBuilder;
+use crate::format;
+use crate::parse::date::LocalZone;
+use crate::parse::plan::{CaptureNames, ColumnSet, Plan};
+use crate::parse::value::Row;
+use crate::parse::{Catalogue, FormatSource, LineParser, Outcome};
+
+/// 2026-11-23T00:00:00Z: the reference instant for RFC3164 years.
+const REFERENCE_MS: i64 = 1_795_392_000_000;
+
+/// The standard formats plus a custom one with quoted, hex and sample-fetch fields.
+fn catalogue() -> &'static Catalogue {
+    static CATALOGUE: OnceLock<Catalogue> = OnceLock::new();
+    CATALOGUE.get_or_init(|| {
+        let custom = FormatSource {
+            name: "custom".into(),
+            format: r#"%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %U %CC %CS %tsc %hr %{+Q}r %ID %{+Q}[ssl_fc_sni] %HM %{+Q}HP %HQ %HV %fi:%fp %Tt %{+X}rt %pid"#.into(),
+            frontends: vec![],
+            captures: CaptureNames::default(),
+        };
+        Catalogue::new(&[custom], false).expect("the fuzz catalogue compiles")
+    })
+}
+
+/// Any bytes, cut into lines: every line is a row, an event or a reject; a row builds
+/// into a one-row Arrow batch whose strings are valid UTF-8 (Arrow checks).
+pub fn parse_lines(data: &[u8]) {
+    thread_local! {
+        // Made once: building a builder of every column costs more than parsing a line.
+        static BUILDER: std::cell::RefCell<BatchBuilder> =
+            std::cell::RefCell::new(BatchBuilder::new(catalogue().column_specs()));
+    }
+    BUILDER.with_borrow_mut(|builder| parse_lines_into(data, builder));
+}
+
+fn parse_lines_into(data: &[u8], builder: &mut BatchBuilder) {
+    let catalogue = catalogue();
+    let mut parser = LineParser::new(catalogue, LocalZone::utc(), REFERENCE_MS);
+    let mut rows = 0;
+    for line in crate::input::lines(data) {
+        match parser.parse(line) {
+            Outcome::Traffic => {
+                builder.append_columns(parser.row(), line, parser.filled_columns());
+                rows += 1;
+            }
+            Outcome::Event(..) => {}
+            Outcome::Rejected(reason) => assert!(!reason.is_empty(), "a reject says why"),
+        }
+    }
+    if rows > 0 {
+        let batch = builder.finish().expect("rows build into a batch");
+        assert_eq!(batch.num_rows(), rows);
+    }
+}
+
+/// Any `log-format` string: it compiles or fails with a reason; a compiled plan reads
+/// any line (the rest of the input) without panicking.
+pub fn compile_format(data: &[u8]) {
+    let (format, line) = match memchr::memchr(b'\n', data) {
+        Some(at) => (&data[..at], &data[at + 1..]),
+        None => (data, &b""[..]),
+    };
+    let Ok(format) = std::str::from_utf8(format) else { return };
+    let Ok(items) = format::lex(format) else { return };
+    let mut columns = ColumnSet::default();
+    let plan = Plan::compile("fuzz", format, &items, &CaptureNames::default(), &mut columns);
+    let mut row = Row::new(columns.specs.len());
+    let _ = plan.read(line, 0, &mut row, &mut LocalZone::utc());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The committed seeds, as the fuzz targets start from them: a regression test for
+    /// whatever the fuzzer once found.
+    fn seeds(target: &str) -> Vec<Vec<u8>> {
+        let directory = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus").join(target);
+        let mut seeds: Vec<Vec<u8>> =
+            std::fs::read_dir(&directory).unwrap().map(|entry| std::fs::read(entry.unwrap().path()).unwrap()).collect();
+        seeds.sort();
+        assert!(seeds.len() >= 10, "{} holds the seeds", directory.display());
+        seeds
+    }
+
+    #[test]
+    fn line_seeds_hold() {
+        for seed in seeds("parse_lines") {
+            parse_lines(&seed);
+        }
+    }
+
+    #[test]
+    fn format_seeds_hold() {
+        for seed in seeds("compile_format") {
+            compile_format(&seed);
+        }
+    }
+}
