@@ -372,29 +372,41 @@ fn partition_keys(batch: &RecordBatch, partitioning: Partitioning) -> Vec<String
 }
 
 /// Temporary parts of killed runs, in every partition directory.
-fn remove_stale_parts(directory: &Path) -> Result<(), DatasetError> {
-    sink::remove_stale_temporaries(directory, ".");
-    let entries =
-        fs::read_dir(directory).map_err(|source| DatasetError::Io { path: directory.to_path_buf(), source })?;
-    for entry in entries.flatten() {
-        if entry.file_type().is_ok_and(|t| t.is_dir()) {
-            remove_stale_parts(&entry.path())?;
+fn remove_stale_parts(root: &Path) -> Result<(), DatasetError> {
+    for directory in directories(root)? {
+        sink::remove_stale_temporaries(&directory, ".");
+    }
+    Ok(())
+}
+
+/// The part files, in any partition, whose names start with `prefix`.
+fn collect_parts(root: &Path, prefix: &str, out: &mut Vec<PathBuf>) -> Result<(), DatasetError> {
+    for directory in directories(root)? {
+        let io_error = |source| DatasetError::Io { path: directory.clone(), source };
+        for entry in fs::read_dir(&directory).map_err(io_error)? {
+            let entry = entry.map_err(io_error)?;
+            if entry.file_name().to_string_lossy().starts_with(prefix) && !entry.path().is_dir() {
+                out.push(entry.path());
+            }
         }
     }
     Ok(())
 }
 
-fn collect_parts(directory: &Path, prefix: &str, out: &mut Vec<PathBuf>) -> Result<(), DatasetError> {
-    let entries =
-        fs::read_dir(directory).map_err(|source| DatasetError::Io { path: directory.to_path_buf(), source })?;
-    for entry in entries {
-        let entry = entry.map_err(|source| DatasetError::Io { path: directory.to_path_buf(), source })?;
-        let path = entry.path();
-        if path.is_dir() {
-            collect_parts(&path, prefix, out)?;
-        } else if entry.file_name().to_string_lossy().starts_with(prefix) {
-            out.push(path);
+/// `root` and every directory under it: the partitions.
+fn directories(root: &Path) -> Result<Vec<PathBuf>, DatasetError> {
+    let mut found = vec![root.to_path_buf()];
+    let mut next = 0;
+    while next < found.len() {
+        let directory = found[next].clone();
+        next += 1;
+        let io_error = |source| DatasetError::Io { path: directory.clone(), source };
+        for entry in fs::read_dir(&directory).map_err(io_error)? {
+            let entry = entry.map_err(io_error)?;
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                found.push(entry.path());
+            }
         }
     }
-    Ok(())
+    Ok(found)
 }

@@ -38,13 +38,6 @@ pub enum InputError {
     Decompress { path: String, kind: &'static str, offset: u64, source: io::Error },
 }
 
-impl InputError {
-    /// A decompression error ends the input at `offset`; what came before is good.
-    pub fn is_corrupt_data(&self) -> bool {
-        matches!(self, InputError::Decompress { .. })
-    }
-}
-
 /// Files as given; directories by their regular files, recursively, in name order
 /// (hidden files skipped); `-` is standard input; a pattern the shell did not expand
 /// (`'logs/*.gz'` in a cron line) is expanded here.
