@@ -8,12 +8,13 @@ use std::fmt::Write as _;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
-use arrow::array::{ArrayBuilder, NullBufferBuilder};
+use arrow::array::{ArrayBuilder, AsArray, NullBufferBuilder};
 use arrow::array::{
-    ArrayRef, BooleanBuilder, DictionaryArray, Int16Builder, Int32Array, Int32Builder, Int64Builder, ListBuilder,
-    StringBuilder, TimestampMicrosecondBuilder, TimestampMillisecondBuilder, UInt8Builder, UInt64Builder,
+    ArrayRef, BinaryBuilder, BooleanBuilder, DictionaryArray, Int16Builder, Int32Array, Int32Builder, Int64Builder,
+    ListArray, ListBuilder, StringArray, StringBuilder, TimestampMicrosecondBuilder, TimestampMillisecondBuilder,
+    UInt8Builder, UInt64Builder,
 };
-use arrow::datatypes::{Int32Type, SchemaRef, UInt8Type};
+use arrow::datatypes::{DataType, Field, Int32Type, SchemaRef, UInt8Type};
 use arrow::error::ArrowError;
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 
@@ -24,8 +25,11 @@ use crate::schema::{ColumnKind, ColumnSpec, arrow_schema};
 /// DataFusion's default batch size: batches of it flow through without re-chunking.
 pub const BATCH_ROWS: usize = 8192;
 
+/// Text columns are built as bytes and checked as UTF-8 once per batch (one pass over
+/// the whole buffer), not once per value: values come from lines that are ASCII, or were
+/// checked or repaired one by one when the line is not.
 enum Builder {
-    Utf8(StringBuilder),
+    Utf8(BinaryBuilder),
     Dictionary(DictionaryColumn),
     TerminationChar(u8, UInt8Builder),
     Boolean(BooleanBuilder),
@@ -35,13 +39,14 @@ enum Builder {
     UInt64(UInt64Builder),
     TimestampMillis(TimestampMillisecondBuilder),
     TimestampMicros(TimestampMicrosecondBuilder),
-    Utf8List(ListBuilder<StringBuilder>),
+    Utf8List(ListBuilder<BinaryBuilder>),
 }
 
 impl Builder {
-    fn new(kind: ColumnKind, capacity: usize) -> Builder {
+    /// `text_bytes`: room for the text of `capacity` values, for text columns.
+    fn new(kind: ColumnKind, capacity: usize, text_bytes: usize) -> Builder {
         match kind {
-            ColumnKind::Utf8 => Builder::Utf8(StringBuilder::with_capacity(capacity, capacity * 16)),
+            ColumnKind::Utf8 => Builder::Utf8(BinaryBuilder::with_capacity(capacity, text_bytes)),
             ColumnKind::Dictionary => Builder::Dictionary(DictionaryColumn::new(capacity)),
             ColumnKind::TerminationChar(p) => Builder::TerminationChar(p, UInt8Builder::with_capacity(capacity)),
             ColumnKind::Boolean => Builder::Boolean(BooleanBuilder::with_capacity(capacity)),
@@ -55,7 +60,10 @@ impl Builder {
             ColumnKind::TimestampMicros => {
                 Builder::TimestampMicros(TimestampMicrosecondBuilder::with_capacity(capacity).with_timezone("UTC"))
             }
-            ColumnKind::Utf8List => Builder::Utf8List(ListBuilder::new(StringBuilder::new())),
+            ColumnKind::Utf8List => Builder::Utf8List(ListBuilder::with_capacity(
+                BinaryBuilder::with_capacity(capacity, text_bytes),
+                capacity,
+            )),
         }
     }
 
@@ -75,14 +83,22 @@ impl Builder {
         }
     }
 
-    fn finish(&mut self) -> ArrayRef {
+    /// Bytes of text held, to size the next batch's buffers.
+    fn text_bytes(&self) -> usize {
         match self {
-            Builder::Utf8(b) => Arc::new(b.finish()),
-            Builder::Dictionary(b) => b.finish(),
+            Builder::Utf8(b) => b.values_slice().len(),
+            Builder::Utf8List(b) => b.values_ref().values_slice().len(),
+            _ => 0,
+        }
+    }
+
+    fn finish(&mut self) -> Result<ArrayRef, ArrowError> {
+        Ok(match self {
+            Builder::Utf8(b) => Arc::new(StringArray::try_from_binary(b.finish())?),
+            Builder::Dictionary(b) => b.finish()?,
             Builder::TerminationChar(position, keys) => {
                 let keys = keys.finish();
-                let values = termination::dictionary(*position);
-                Arc::new(DictionaryArray::<UInt8Type>::try_new(keys, values).expect("every u8 key has an entry"))
+                Arc::new(DictionaryArray::<UInt8Type>::try_new(keys, termination::dictionary(*position))?)
             }
             Builder::Boolean(b) => Arc::new(b.finish()),
             Builder::Int16(b) => Arc::new(b.finish()),
@@ -91,14 +107,20 @@ impl Builder {
             Builder::UInt64(b) => Arc::new(b.finish()),
             Builder::TimestampMillis(b) => Arc::new(b.finish()),
             Builder::TimestampMicros(b) => Arc::new(b.finish()),
-            Builder::Utf8List(b) => Arc::new(b.finish()),
-        }
+            Builder::Utf8List(b) => {
+                let (_, offsets, values, nulls) = b.finish().into_parts();
+                let values = StringArray::try_from_binary(values.as_binary::<i32>().clone())?;
+                let item = Arc::new(Field::new("item", DataType::Utf8, true));
+                Arc::new(ListArray::try_new(item, offsets, Arc::new(values), nulls)?)
+            }
+        })
     }
 }
 
 /// Builds record batches of one schema, or of the projection of it a query reads.
 pub struct BatchBuilder {
     schema: SchemaRef,
+    kinds: Vec<ColumnKind>,
     builders: Vec<Builder>,
     /// The builder of each column of the full schema; none for a column not projected.
     slots: Vec<Option<usize>>,
@@ -126,7 +148,8 @@ impl BatchBuilder {
         let chosen: Vec<ColumnSpec> = projection.iter().map(|&c| columns[c].clone()).collect();
         BatchBuilder {
             schema: Arc::new(arrow_schema(&chosen)),
-            builders: chosen.iter().map(|c| Builder::new(c.kind, BATCH_ROWS)).collect(),
+            kinds: chosen.iter().map(|c| c.kind).collect(),
+            builders: chosen.iter().map(|c| Builder::new(c.kind, BATCH_ROWS, BATCH_ROWS * 16)).collect(),
             slots,
             filled: vec![0; chosen.len()],
             all_columns: (0..columns.len()).collect(),
@@ -167,6 +190,8 @@ impl BatchBuilder {
             "a value outside the columns its format fills would be lost"
         );
         let rows = self.rows;
+        // Any slice of an ASCII line is UTF-8: one check per line rather than per value.
+        let ascii = line.is_ascii();
         for &column in columns {
             let Some(slot) = self.slots[column] else { continue };
             let builder = &mut self.builders[slot];
@@ -174,7 +199,7 @@ impl BatchBuilder {
             if behind > 0 {
                 builder.append_nulls(behind);
             }
-            append_value(builder, row.values[column], line, &mut self.scratch, &mut self.text);
+            append_value(builder, row.values[column], line, ascii, &mut self.scratch, &mut self.text);
             self.filled[slot] = rows + 1;
         }
         self.rows += 1;
@@ -183,21 +208,25 @@ impl BatchBuilder {
     /// The rows appended since the last call, as a batch.
     pub fn finish(&mut self) -> Result<RecordBatch, ArrowError> {
         let rows = self.rows;
-        let columns = self
+        let columns: Result<Vec<ArrayRef>, ArrowError> = self
             .builders
             .iter_mut()
             .zip(&mut self.filled)
-            .map(|(builder, filled)| {
+            .zip(&self.kinds)
+            .map(|((builder, filled), &kind)| {
                 builder.append_nulls(rows - *filled);
                 *filled = 0;
-                builder.finish()
+                // Arrow's builders hand their buffers to the array and start again from
+                // nothing: sized like this batch, the next one grows without reallocating.
+                let fresh = Builder::new(kind, BATCH_ROWS, builder.text_bytes() + builder.text_bytes() / 8);
+                std::mem::replace(builder, fresh).finish()
             })
             .collect();
         self.rows = 0;
         // A projection may be empty (`count(*)`): the batch then carries only its length.
         RecordBatch::try_new_with_options(
             self.schema.clone(),
-            columns,
+            columns?,
             &RecordBatchOptions::new().with_row_count(Some(rows)),
         )
     }
@@ -226,8 +255,8 @@ impl DictionaryColumn {
         }
     }
 
-    fn append_value(&mut self, value: &str) {
-        let bytes = value.as_bytes();
+    /// `bytes` are UTF-8 (see [`as_text`]).
+    fn append_value(&mut self, bytes: &[u8]) {
         let key = match self.last_key {
             Some(key) if self.last == bytes => key,
             _ => {
@@ -235,7 +264,7 @@ impl DictionaryColumn {
                     Some(&key) => key,
                     None => {
                         let key = self.values.len() as i32;
-                        self.values.append_value(value);
+                        self.values.append_value(String::from_utf8_lossy(bytes));
                         self.lookup.insert(bytes.into(), key);
                         key
                     }
@@ -255,22 +284,30 @@ impl DictionaryColumn {
         self.valid.append_n_nulls(n);
     }
 
-    fn finish(&mut self) -> ArrayRef {
-        let keys = Int32Array::new(std::mem::take(&mut self.keys).into(), self.valid.finish());
+    fn finish(&mut self) -> Result<ArrayRef, ArrowError> {
+        let keys = std::mem::replace(&mut self.keys, Vec::with_capacity(BATCH_ROWS));
+        let keys = Int32Array::new(keys.into(), self.valid.finish());
         let values = Arc::new(self.values.finish());
         self.lookup.clear();
         self.last_key = None;
-        Arc::new(DictionaryArray::<Int32Type>::try_new(keys, values).expect("keys index the values"))
+        Ok(Arc::new(DictionaryArray::<Int32Type>::try_new(keys, values)?))
     }
 }
 
-fn append_value(builder: &mut Builder, value: Value, line: &[u8], scratch: &mut Vec<u8>, text: &mut String) {
+fn append_value(
+    builder: &mut Builder,
+    value: Value,
+    line: &[u8],
+    ascii: bool,
+    scratch: &mut Vec<u8>,
+    text: &mut String,
+) {
     match builder {
-        Builder::Utf8(b) => match as_str(value, line, scratch, text) {
+        Builder::Utf8(b) => match as_text(value, line, ascii, scratch, text) {
             Some(s) => b.append_value(s),
             None => b.append_null(),
         },
-        Builder::Dictionary(b) => match as_str(value, line, scratch, text) {
+        Builder::Dictionary(b) => match as_text(value, line, ascii, scratch, text) {
             Some(s) => b.append_value(s),
             None => b.append_nulls(1),
         },
@@ -314,7 +351,7 @@ fn append_value(builder: &mut Builder, value: Value, line: &[u8], scratch: &mut 
                 return;
             }
             for slot in capture_slots(value, line) {
-                let item = slot.and_then(|(s, e)| as_str(Value::encoded(s, e), line, scratch, text));
+                let item = slot.and_then(|(s, e)| as_text(Value::encoded(s, e), line, ascii, scratch, text));
                 b.values().append_option(item);
             }
             b.append(true);
@@ -322,52 +359,56 @@ fn append_value(builder: &mut Builder, value: Value, line: &[u8], scratch: &mut 
     }
 }
 
-/// The text of a value. Encoded text is decoded unless that gives bytes that are not
-/// UTF-8, in which case it stays as HAProxy logged it. Invalid UTF-8 in raw text is
-/// replaced (the row's `invalid_utf8` says so).
-fn as_str<'a>(value: Value, line: &'a [u8], scratch: &'a mut Vec<u8>, text: &'a mut String) -> Option<&'a str> {
+/// The text of a value, as UTF-8 bytes. Encoded text is decoded unless that gives bytes
+/// that are not UTF-8, in which case it stays as HAProxy logged it. Invalid UTF-8 in raw
+/// text is replaced (the row's `invalid_utf8` says so). `ascii`: the line is ASCII.
+fn as_text<'a>(
+    value: Value,
+    line: &'a [u8],
+    ascii: bool,
+    scratch: &'a mut Vec<u8>,
+    text: &'a mut String,
+) -> Option<&'a [u8]> {
     match value {
-        Value::Static(s) => Some(s),
-        Value::Text { start, end } => Some(utf8(&line[start as usize..end as usize], text)),
+        Value::Static(s) => Some(s.as_bytes()),
+        Value::Text { start, end } => Some(utf8(&line[start as usize..end as usize], ascii, text)),
         Value::Encoded { start, end } => {
             let raw = &line[start as usize..end as usize];
             if memchr::memchr(b'#', raw).is_none() {
-                return Some(utf8(raw, text));
+                return Some(utf8(raw, ascii, text));
             }
             decode_hash_escapes(raw, scratch);
             match std::str::from_utf8(scratch) {
-                Ok(decoded) => Some(decoded),
-                Err(_) => Some(utf8(raw, text)),
+                Ok(decoded) => Some(decoded.as_bytes()),
+                Err(_) => Some(utf8(raw, ascii, text)),
             }
         }
         Value::Ipv4(v) => {
             text.clear();
             let _ = write!(text, "{}", Ipv4Addr::from(v));
-            Some(text)
+            Some(text.as_bytes())
         }
         Value::Ipv6(v) => {
             text.clear();
             let _ = write!(text, "{}", Ipv6Addr::from(v));
-            Some(text)
+            Some(text.as_bytes())
         }
         Value::Int(v) => {
             text.clear();
             let _ = write!(text, "{v}");
-            Some(text)
+            Some(text.as_bytes())
         }
         Value::Null | Value::Bool(_) | Value::Time(_) | Value::Captures { .. } => None,
     }
 }
 
-fn utf8<'a>(bytes: &'a [u8], text: &'a mut String) -> &'a str {
-    match std::str::from_utf8(bytes) {
-        Ok(s) => s,
-        Err(_) => {
-            text.clear();
-            text.push_str(&String::from_utf8_lossy(bytes));
-            text
-        }
+fn utf8<'a>(bytes: &'a [u8], ascii: bool, text: &'a mut String) -> &'a [u8] {
+    if ascii || std::str::from_utf8(bytes).is_ok() {
+        return bytes;
     }
+    text.clear();
+    text.push_str(&String::from_utf8_lossy(bytes));
+    text.as_bytes()
 }
 
 #[cfg(test)]
@@ -379,7 +420,7 @@ mod tests {
     use crate::parse::date::LocalZone;
     use crate::parse::{Catalogue, LineParser, Outcome};
     use crate::schema::Col;
-    use arrow::array::{Array, AsArray};
+    use arrow::array::Array;
 
     #[test]
     fn decoded_termination_columns_share_the_state_bytes() {

@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use crate::batch::BatchBuilder;
 use crate::format;
 use crate::parse::date::LocalZone;
-use crate::parse::plan::{CaptureNames, ColumnSet, Plan};
+use crate::parse::plan::{CaptureNames, ColumnSet, Plan, Trail};
 use crate::parse::value::Row;
 use crate::parse::{Catalogue, FormatSource, LineParser, Outcome};
 
@@ -27,8 +27,10 @@ fn catalogue() -> &'static Catalogue {
     })
 }
 
-/// Any bytes, cut into lines: every line is a row, an event or a reject; a row builds
-/// into a one-row Arrow batch whose strings are valid UTF-8 (Arrow checks).
+/// Any bytes, cut into lines: every line is a row, an event or a reject, the same as
+/// when the line is read alone (a parser that tried other formats on earlier lines, and
+/// goes on from one plan's read in another, must not carry anything over); the rows
+/// build into an Arrow batch whose strings are valid UTF-8 (Arrow checks).
 pub fn parse_lines(data: &[u8]) {
     thread_local! {
         // Made once: building a builder of every column costs more than parsing a line.
@@ -43,8 +45,12 @@ fn parse_lines_into(data: &[u8], builder: &mut BatchBuilder) {
     let mut parser = LineParser::new(catalogue, LocalZone::utc(), REFERENCE_MS);
     let mut rows = 0;
     for line in crate::input::lines(data) {
-        match parser.parse(line) {
+        let outcome = parser.parse(line);
+        let mut alone = LineParser::new(catalogue, LocalZone::utc(), REFERENCE_MS);
+        assert_eq!(outcome, alone.parse(line), "the line reads differently after others");
+        match outcome {
             Outcome::Traffic => {
+                assert_eq!(parser.row(), alone.row(), "the row differs from the line's alone");
                 builder.append_columns(parser.row(), line, parser.filled_columns());
                 rows += 1;
             }
@@ -70,7 +76,7 @@ pub fn compile_format(data: &[u8]) {
     let mut columns = ColumnSet::default();
     let plan = Plan::compile("fuzz", format, &items, &CaptureNames::default(), &mut columns);
     let mut row = Row::new(columns.specs.len());
-    let _ = plan.read(line, 0, &mut row, &mut LocalZone::utc());
+    let _ = plan.read(line, 0, &mut row, &mut LocalZone::utc(), &mut Trail::default());
 }
 
 #[cfg(test)]

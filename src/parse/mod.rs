@@ -14,7 +14,7 @@ use crate::format::{self, FormatError, builtin};
 use crate::schema::{Col, ColumnSpec};
 use date::LocalZone;
 use event::Event;
-use plan::{CaptureNames, ColumnSet, Fit, Mismatch, Plan};
+use plan::{CaptureNames, ColumnSet, Fit, Mismatch, Plan, Trail};
 use syslog::{Header, HeaderTime};
 use value::{Row, Value, capture_slots};
 
@@ -38,6 +38,8 @@ pub struct Catalogue {
     pub columns: ColumnSet,
     /// Frontends whose format the configuration gives: only that format reads them.
     configured_frontends: HashSet<Vec<u8>>,
+    /// `shared[a][b]`: how many first steps plans `a` and `b` have in common.
+    shared: Vec<Vec<usize>>,
 }
 
 impl Catalogue {
@@ -73,7 +75,11 @@ impl Catalogue {
         }
         let configured_frontends =
             plans.iter().flat_map(|p| p.frontends.iter().map(|f| f.as_bytes().to_vec())).collect();
-        Ok(Catalogue { plans, columns, configured_frontends })
+        let shared = plans
+            .iter()
+            .map(|a| plans.iter().map(|b| a.steps.iter().zip(&b.steps).take_while(|(x, y)| x == y).count()).collect())
+            .collect();
+        Ok(Catalogue { plans, columns, configured_frontends, shared })
     }
 
     pub fn standard() -> Catalogue {
@@ -111,6 +117,7 @@ pub struct LineParser<'c> {
     zone: LocalZone,
     row: Row,
     truncated: Row,
+    trail: Trail,
     /// The plan that read the previous line: logs come in runs of one format.
     preferred: usize,
     /// The plan of the last traffic row.
@@ -131,6 +138,7 @@ impl<'c> LineParser<'c> {
             zone,
             row: Row::new(columns),
             truncated: Row::new(columns),
+            trail: Trail::default(),
             preferred: 0,
             last_plan: 0,
             reference_ms,
@@ -171,12 +179,24 @@ impl<'c> LineParser<'c> {
         let mut truncated_plan = None;
         let plans = &self.catalogue.plans;
         let order = std::iter::once(self.preferred).chain((0..plans.len()).filter(|&i| i != self.preferred));
+        let mut previous: Option<usize> = None;
         for index in order {
             let plan = &plans[index];
-            self.row.clear();
-            let fit = plan
-                .read(line, header.message, &mut self.row, &mut self.zone)
-                .and_then(|fit| self.check_frontend(plan, line).map(|()| fit));
+            let resume_at = previous.map_or(0, |p| {
+                let step = self.catalogue.shared[p][index].min(self.trail.reached());
+                if plans[p].resumable_from(step) { step } else { 0 }
+            });
+            let read = match previous {
+                Some(p) if resume_at > 0 => {
+                    plan.resume(&plans[p], resume_at, line, &mut self.row, &mut self.zone, &mut self.trail)
+                }
+                _ => {
+                    self.row.clear();
+                    plan.read(line, header.message, &mut self.row, &mut self.zone, &mut self.trail)
+                }
+            };
+            previous = Some(index);
+            let fit = read.and_then(|fit| self.check_frontend(plan, line).map(|()| fit));
             match fit {
                 Ok(Fit::Complete) => {
                     self.preferred = index;
@@ -306,6 +326,11 @@ fn header_micros(header: &Header, zone: &mut LocalZone, reference_ms: i64) -> Op
         HeaderTime::Instant(micros) => Some(micros),
         HeaderTime::Legacy(legacy) => {
             let year = date::year_of(reference_ms);
+            // Within a third of a year of the reference, no other year can be closer.
+            let same_year = zone.to_utc(legacy.naive_ms(year));
+            if (same_year - reference_ms).abs() < 120 * 86_400_000 {
+                return Some(same_year * 1000);
+            }
             let ms = (year - 1..=year + 1)
                 .map(|y| zone.to_utc(legacy.naive_ms(y)))
                 .min_by_key(|candidate| (candidate - reference_ms).abs())
@@ -318,6 +343,7 @@ fn header_micros(header: &Header, zone: &mut LocalZone, reference_ms: i64) -> Op
 #[cfg(test)]
 mod tests {
     use super::*;
+    use plan::Step;
 
     /// 2026-11-23T00:00:00Z, near the corpus lines.
     const NOV_2026: i64 = 1_795_392_000_000;
@@ -327,6 +353,48 @@ mod tests {
         let mut parser = LineParser::new(catalogue, LocalZone::utc(), NOV_2026);
         let outcome = parser.parse(line.as_bytes());
         (outcome, parser.row().clone())
+    }
+
+    #[test]
+    fn httpslog_goes_on_where_httplog_stopped() {
+        let catalogue = Catalogue::standard();
+        let index = |name: &str| catalogue.plans.iter().position(|p| p.name == name).unwrap();
+        let (http, https) = (index("httplog"), index("httpslog"));
+        let shared = catalogue.shared[http][https];
+        assert_eq!(shared, catalogue.plans[http].steps.len() - 1, "all but the request, which ends the httplog line");
+        assert!(catalogue.plans[http].resumable_from(shared) && catalogue.plans[https].resumable_from(shared));
+        // The timers before `%B` and `%B` itself both write `logasap`.
+        let bytes = catalogue.plans[http]
+            .steps
+            .iter()
+            .position(|s| matches!(s, Step::Field(f) if f.column == Col::BytesToClient.index()));
+        assert!(!catalogue.plans[http].resumable_from(bytes.unwrap()));
+    }
+
+    /// Lines of alternating formats read the same by one parser as each by a new one:
+    /// a read that goes on from another plan's must not keep anything of it.
+    #[test]
+    fn alternating_formats_read_as_if_each_line_were_alone() {
+        let lines = [
+            "10.0.0.1:1 [23/Nov/2026:20:24:30.050] fe~ be/s 1/0/2/3/9 200 10 - - ---- 1/1/1/1/0 0/0 \"GET /a?b HTTP/1.1\" 0/0000000000000000/0/0/0 www.example.com/TLSv1.3/TLS_AES_256_GCM_SHA384",
+            "10.0.0.2:2 [23/Nov/2026:20:24:30.051] fe be/s 1/0/2/3/+9 200 +10 - - ---- 1/1/1/1/0 0/0 {h} \"POST /x HTTP/1.1\"",
+            "10.0.0.3:3 [23/Nov/2026:20:24:30.052] fe be/s 0/0/646 89402 -- 3/5/3/1/0 0/0",
+            "10.0.0.1:1 [23/Nov/2026:20:24:30.053] fe~ be/s 1/0/2/3/9 200 10 - - ---- 1/1/1/1/0 0/0 \"GET /a?b HTTP/1.1\" -/-/-/-/- -/-/-",
+            "10.0.0.2:2 [23/Nov/2026:20:24:30.054] fe be/s 1/0/2/3/9 200 10 - - ---- 1/1/1/1/0 0/0 \"GET /cut",
+            "10.0.0.2:2 [23/Nov/2026:20:24:30.055] fe be/s 1/0/2/3/9 200 10 - - ---- 1/1/1/1/0 0/0 \"GET /z HTTP/1.1\" trailing",
+        ];
+        let catalogue = Catalogue::standard();
+        let mut running = LineParser::new(&catalogue, LocalZone::utc(), NOV_2026);
+        for _ in 0..2 {
+            for line in lines {
+                let mut alone = LineParser::new(&catalogue, LocalZone::utc(), NOV_2026);
+                let expected = alone.parse(line.as_bytes());
+                assert_eq!(running.parse(line.as_bytes()), expected, "{line}");
+                if expected == Outcome::Traffic {
+                    assert_eq!(running.row(), alone.row(), "{line}");
+                }
+            }
+        }
     }
 
     fn text<'a>(line: &'a str, row: &Row, col: Col) -> Option<&'a str> {

@@ -165,6 +165,8 @@ pub struct Plan {
     /// Every column a row of this plan can have a value in, with provenance and header:
     /// the others stay null, and the batch builder skips them.
     pub filled: Vec<usize>,
+    /// See [`Plan::resumable_from`], for each step and the end.
+    resumable: Vec<bool>,
 }
 
 /// Capture names from the configuration, in declaration order.
@@ -172,6 +174,42 @@ pub struct Plan {
 pub struct CaptureNames {
     pub request: Vec<String>,
     pub response: Vec<String>,
+}
+
+/// Where a read stood before each step. Plans that begin with the same steps read a line
+/// the same way up to where they differ: the next plan tried goes on from there instead
+/// of reading it all again (`httplog` and `httpslog` differ only at the end).
+#[derive(Debug, Clone, Default)]
+pub struct Trail {
+    /// Before each step: the position, and whether text was printed since the last separator.
+    at: Vec<(usize, bool)>,
+    /// The last step whose entry in `at` belongs to the read that ended.
+    reached: usize,
+    /// A raw quoted field tries its ends by reading the rest of its own plan: what came
+    /// after it is not shared with any other plan.
+    limit: usize,
+}
+
+impl Trail {
+    fn start(&mut self, step: usize) {
+        self.reached = step;
+        self.limit = usize::MAX;
+    }
+
+    fn record(&mut self, step: usize, pos: usize, printed_since_separator: bool) {
+        if step > self.limit {
+            return;
+        }
+        if self.at.len() <= step {
+            self.at.resize(step + 1, (0, false));
+        }
+        self.at[step] = (pos, printed_since_separator);
+        self.reached = step;
+    }
+
+    pub fn reached(&self) -> usize {
+        self.reached
+    }
 }
 
 /// Why a line did not fit a plan.
@@ -230,6 +268,12 @@ impl Plan {
         if steps.iter().any(|s| matches!(s, Step::Field(f) if f.column == Col::ResponseHeaders.index())) {
             capture_columns.response = named("response_header", &captures.response);
         }
+        let resumable = (0..=steps.len())
+            .map(|step| {
+                let before: Vec<usize> = steps[..step].iter().flat_map(step_columns).collect();
+                step > 0 && steps[step..].iter().flat_map(step_columns).all(|c| !before.contains(&c))
+            })
+            .collect();
         Plan {
             name: static_name(name),
             format: format.to_string(),
@@ -238,14 +282,56 @@ impl Plan {
             any_frontend: false,
             captures: capture_columns,
             filled: Vec::new(),
+            resumable,
         }
     }
 
-    /// Reads `line[start..]` into `row`. Values are offsets into `line`.
-    pub fn read(&self, line: &[u8], start: usize, row: &mut Row, zone: &mut LocalZone) -> Result<Fit, Mismatch> {
-        self.read_steps(0, start, false, line, row, zone)
+    /// Reads `line[start..]` into `row`, which must be clear. Values are offsets into `line`.
+    pub fn read(
+        &self,
+        line: &[u8],
+        start: usize,
+        row: &mut Row,
+        zone: &mut LocalZone,
+        trail: &mut Trail,
+    ) -> Result<Fit, Mismatch> {
+        trail.start(0);
+        self.read_steps(0, start, false, line, row, zone, trail)
     }
 
+    /// Reads the line on from `step`, where the last read (of `previous`, whose first
+    /// `step` steps are this plan's) stood before it: see [`Plan::resumable_from`].
+    pub fn resume(
+        &self,
+        previous: &Plan,
+        step: usize,
+        line: &[u8],
+        row: &mut Row,
+        zone: &mut LocalZone,
+        trail: &mut Trail,
+    ) -> Result<Fit, Mismatch> {
+        debug_assert!(step <= trail.reached && self.steps[..step] == previous.steps[..step]);
+        for column in previous.columns_of_steps(step) {
+            row.set(column, Value::Null);
+        }
+        let (pos, printed_since_separator) = trail.at[step];
+        trail.start(step);
+        self.read_steps(step, pos, printed_since_separator, line, row, zone, trail)
+    }
+
+    /// Whether a read of this plan can be taken back to what it was before `step` by
+    /// clearing the columns of the steps from there on: true unless a step before it
+    /// and one after it write the same column (the timers and `%B` share `logasap`).
+    pub fn resumable_from(&self, step: usize) -> bool {
+        self.resumable.get(step).copied().unwrap_or(false)
+    }
+
+    /// The columns steps `from..` write, their own and derived ones.
+    fn columns_of_steps(&self, from: usize) -> impl Iterator<Item = usize> + '_ {
+        self.steps[from.min(self.steps.len())..].iter().flat_map(step_columns)
+    }
+
+    #[allow(clippy::too_many_arguments)]
     fn read_steps(
         &self,
         first: usize,
@@ -254,10 +340,12 @@ impl Plan {
         line: &[u8],
         row: &mut Row,
         zone: &mut LocalZone,
+        trail: &mut Trail,
     ) -> Result<Fit, Mismatch> {
         let mut pos = start;
         let len = line.len();
         for (index, step) in self.steps.iter().enumerate().skip(first) {
+            trail.record(index, pos, printed_since_separator);
             let mismatch = |offset: usize, reason: &'static str, label: &'static str| Mismatch {
                 step: index,
                 offset,
@@ -278,7 +366,8 @@ impl Plan {
                         return Ok(self.cut_short(index));
                     }
                     let available = &line[pos..len.min(pos + bytes.len())];
-                    if available != &bytes[..available.len()] {
+                    // Literals are a byte or two: a loop beats a call to memcmp.
+                    if !available.iter().zip(bytes.iter()).all(|(a, b)| a == b) {
                         return Err(mismatch(pos, "expected literal text of the format", ""));
                     }
                     pos += available.len();
@@ -292,7 +381,7 @@ impl Plan {
                         return Ok(self.cut_short(index));
                     }
                     if field.quoted && !field.parse.encoded() && line[pos] == b'"' {
-                        return self.read_raw_quoted(index, field, pos, line, row, zone);
+                        return self.read_raw_quoted(index, field, pos, line, row, zone, trail);
                     }
                     let (next, cut) =
                         read_field(field, line, pos, row, zone).map_err(|reason| mismatch(pos, reason, field.label))?;
@@ -306,6 +395,7 @@ impl Plan {
                 }
             }
         }
+        trail.record(self.steps.len(), pos, printed_since_separator);
         if pos < len {
             return Err(Mismatch {
                 step: self.steps.len(),
@@ -320,6 +410,7 @@ impl Plan {
     /// A quoted raw value may hold `"` followed by what comes next in the format, so
     /// each such quote is a candidate end: the first with which the rest of the line
     /// reads wins.
+    #[allow(clippy::too_many_arguments)]
     fn read_raw_quoted(
         &self,
         index: usize,
@@ -328,9 +419,11 @@ impl Plan {
         line: &[u8],
         row: &mut Row,
         zone: &mut LocalZone,
+        trail: &mut Trail,
     ) -> Result<Fit, Mismatch> {
         /// Bounds the search on hostile lines full of quotes.
         const MAX_CANDIDATES: usize = 8;
+        trail.limit = trail.limit.min(index);
         let derived = DERIVED_COLUMNS.map(|c| row.get(c.index()));
         let mut first_mismatch = None;
         let mut from = pos + 1;
@@ -354,7 +447,7 @@ impl Plan {
                 reason,
                 label: field.label,
             });
-            match stored.and_then(|()| self.read_steps(index + 1, close + 1, true, line, row, zone)) {
+            match stored.and_then(|()| self.read_steps(index + 1, close + 1, true, line, row, zone, trail)) {
                 Ok(fit) => return Ok(fit),
                 Err(mismatch) => {
                     first_mismatch.get_or_insert(mismatch);
@@ -392,11 +485,26 @@ impl Plan {
     /// The columns rows of this plan can fill, besides provenance and header: each
     /// field's own column and the ones derived from it.
     pub fn columns(&self) -> Vec<usize> {
-        let mut columns = Vec::new();
-        for step in &self.steps {
-            let Step::Field(field) = step else { continue };
-            columns.push(field.column);
-            let derived: &[Col] = match field.parse {
+        let mut columns: Vec<usize> = self.columns_of_steps(0).collect();
+        columns.extend(self.captures.request.iter().chain(&self.captures.response));
+        columns.sort_unstable();
+        columns.dedup();
+        columns
+    }
+
+    /// True when the plan reads the frontend name, so rows can be checked against the
+    /// frontends the configuration gives this format.
+    pub fn reads_frontend(&self) -> bool {
+        self.steps.iter().any(|s| matches!(s, Step::Field(f) if f.column == Col::Frontend.index()))
+    }
+}
+
+/// The columns a step writes: its field's own and the ones derived from it.
+fn step_columns(step: &Step) -> impl Iterator<Item = usize> {
+    let (own, derived): (Option<usize>, &[Col]) = match step {
+        Step::Field(field) => (
+            Some(field.column),
+            match field.parse {
                 FieldParse::Timer | FieldParse::Bytes => &[Col::Logasap],
                 FieldParse::Retries => &[Col::Redispatched],
                 FieldParse::Target => &[Col::UriOrigin, Col::Query],
@@ -409,20 +517,11 @@ impl Plan {
                     &[Col::Method, Col::UriOrigin, Col::Path, Col::Query, Col::HttpVersion, Col::RequestTruncated]
                 }
                 _ => &[],
-            };
-            columns.extend(derived.iter().map(|c| c.index()));
-        }
-        columns.extend(self.captures.request.iter().chain(&self.captures.response));
-        columns.sort_unstable();
-        columns.dedup();
-        columns
-    }
-
-    /// True when the plan reads the frontend name, so rows can be checked against the
-    /// frontends the configuration gives this format.
-    pub fn reads_frontend(&self) -> bool {
-        self.steps.iter().any(|s| matches!(s, Step::Field(f) if f.column == Col::Frontend.index()))
-    }
+            },
+        ),
+        Step::Literal(_) | Step::Separator => (None, &[]),
+    };
+    own.into_iter().chain(derived.iter().map(|c| c.index()))
 }
 
 /// A plan's name for the whole run: every row shares it without a copy. Each distinct
@@ -645,6 +744,9 @@ fn read_field(
         _ => {}
     }
 
+    if let Some(next) = read_plain_number(field, line, pos, row) {
+        return Ok((next, false));
+    }
     let (start, end, next, cut) = if field.quoted && line[pos] == b'"' {
         let close = if field.parse.encoded() {
             memchr::memchr(b'"', &line[pos + 1..]).map(|p| pos + 1 + p)
@@ -660,6 +762,82 @@ fn read_field(
     };
     store(field, line, start, end, cut, row)?;
     Ok((next, cut))
+}
+
+/// Most fields are small decimal numbers: read them in one pass, with no search for the
+/// field's end and no second look at its text. Anything else (`-`, hex, a leading zero,
+/// a line cut inside the number, a wrong separator) returns `None` for [`store`], which
+/// gives the same value or the reason.
+fn read_plain_number(field: &FieldStep, line: &[u8], pos: usize, row: &mut Row) -> Option<usize> {
+    use FieldParse::*;
+    let signs = match field.parse {
+        Port | Counter | Integer => (false, true),
+        Timer | Bytes | Retries => (true, true),
+        _ => return None,
+    };
+    if field.hex {
+        return None;
+    }
+    let len = line.len();
+    let mut at = pos;
+    let plus = signs.0 && line[at] == b'+';
+    at += usize::from(plus);
+    let minus = signs.1 && at < len && line[at] == b'-';
+    at += usize::from(minus);
+    let digits_start = at;
+    let mut value: i64 = 0;
+    // 18 digits cannot overflow; a 19th is left for `store` to refuse.
+    while at < len && at - digits_start < 18 && line[at].is_ascii_digit() {
+        value = value * 10 + i64::from(line[at] - b'0');
+        at += 1;
+    }
+    let digits = at - digits_start;
+    if digits == 0 || (digits > 1 && line[digits_start] == b'0') {
+        return None;
+    }
+    let ended = match field.end {
+        FieldEnd::EndOfLine => at == len,
+        FieldEnd::Space => at < len && line[at] == b' ',
+        FieldEnd::Byte(byte) => at < len && line[at] == byte,
+    };
+    if !ended {
+        return None;
+    }
+    let value = if minus { -value } else { value };
+    match field.parse {
+        Timer | Bytes => {
+            if plus || row.get(Col::Logasap.index()).is_null() {
+                row.set(Col::Logasap.index(), Value::Bool(plus));
+            }
+            if value >= 0 || field.parse == Bytes {
+                row.set(field.column, Value::Int(value));
+            }
+        }
+        Retries => {
+            row.set(field.column, Value::Int(value));
+            row.set(Col::Redispatched.index(), Value::Bool(plus));
+        }
+        _ => row.set(field.column, Value::Int(value)),
+    }
+    Some(at)
+}
+
+/// `memchr` pays a setup cost that outweighs the search on the short tokens most fields
+/// are: look at the first bytes one by one before handing over.
+fn find_byte(haystack: &[u8], byte: u8) -> Option<usize> {
+    let head = haystack.len().min(16);
+    match haystack[..head].iter().position(|&b| b == byte) {
+        Some(p) => Some(p),
+        None => memchr::memchr(byte, &haystack[head..]).map(|p| p + head),
+    }
+}
+
+fn find_either(haystack: &[u8], a: u8, b: u8) -> Option<usize> {
+    let head = haystack.len().min(16);
+    match haystack[..head].iter().position(|&x| x == a || x == b) {
+        Some(p) => Some(p),
+        None => memchr::memchr2(a, b, &haystack[head..]).map(|p| p + head),
+    }
 }
 
 /// `%tr`, `%t`, `%T`: `0` a digit, `a` a letter, `+` a sign, anything else itself.
@@ -833,20 +1011,20 @@ fn token_extent(field: &FieldStep, line: &[u8], pos: usize) -> Result<(usize, us
     }
     Ok(match field.end {
         FieldEnd::EndOfLine => (pos, len, len, false),
-        FieldEnd::Space => match memchr::memchr(b' ', rest) {
+        FieldEnd::Space => match find_byte(rest, b' ') {
             Some(p) => (pos, pos + p, pos + p, false),
             None => (pos, len, len, true),
         },
         // IPv6 addresses hold colons: the port follows the last one before the space.
         FieldEnd::Byte(b':') if field.parse == FieldParse::Address => {
-            let token_end = memchr::memchr(b' ', rest).map_or(len, |p| pos + p);
+            let token_end = find_byte(rest, b' ').map_or(len, |p| pos + p);
             match memchr::memrchr(b':', &line[pos..token_end]) {
                 Some(p) => (pos, pos + p, pos + p, false),
                 None if token_end == len => (pos, len, len, true),
                 None => return Err("expected ':' after the address"),
             }
         }
-        FieldEnd::Byte(byte) => match memchr::memchr2(byte, b' ', rest) {
+        FieldEnd::Byte(byte) => match find_either(rest, byte, b' ') {
             Some(p) if rest[p] == byte => (pos, pos + p, pos + p, false),
             Some(_) => return Err("field ended before the expected separator"),
             None => (pos, len, len, true),
@@ -1103,7 +1281,10 @@ mod tests {
         let (plan, columns) = plan(builtin::HTTPLOG);
         let line = r#"::1:33976 [23/Nov/2026:20:24:29.958] fe_http~ be/s1 0/0/1/-1/1 200 +202 - SID=abc ---- 1/1/0/0/+1 0/3 {[::1]:8080|curl/7.88.1} {} "GET https://h:1/v6?a=1 HTTP/2.0""#;
         let mut row = Row::new(columns.specs.len());
-        assert_eq!(plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc()), Ok(Fit::Complete));
+        assert_eq!(
+            plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc(), &mut Trail::default()),
+            Ok(Fit::Complete)
+        );
         assert_eq!(text(line, &row, Col::ClientIp).as_deref(), Some("::1"));
         assert_eq!(row.get(Col::ClientPort.index()), Value::Int(33976));
         assert_eq!(text(line, &row, Col::Frontend).as_deref(), Some("fe_http"));
@@ -1126,7 +1307,11 @@ mod tests {
     fn request_columns(format: &str, line: &str) -> Vec<Option<String>> {
         let (plan, columns) = plan(format);
         let mut row = Row::new(columns.specs.len());
-        assert_eq!(plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc()), Ok(Fit::Complete), "{line}");
+        assert_eq!(
+            plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc(), &mut Trail::default()),
+            Ok(Fit::Complete),
+            "{line}"
+        );
         [Col::RequestLine, Col::Method, Col::UriOrigin, Col::Path, Col::Query, Col::HttpVersion]
             .iter()
             .map(|&col| text(line, &row, col))
@@ -1172,7 +1357,10 @@ mod tests {
         let (plan, columns) = plan(builtin::HTTPLOG);
         let line = r#"127.0.0.1:35252 [23/Nov/2026:20:24:30.050] fe_http fe_http/<NOSRV> -1/-1/-1/-1/0 400 0 - - PR-- 1/1/0/0/0 0/0 "<BADREQ>""#;
         let mut row = Row::new(columns.specs.len());
-        assert_eq!(plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc()), Ok(Fit::Complete));
+        assert_eq!(
+            plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc(), &mut Trail::default()),
+            Ok(Fit::Complete)
+        );
         assert_eq!(row.get(Col::RequestHeaders.index()), Value::Null);
         assert_eq!(text(line, &row, Col::RequestLine).as_deref(), Some("<BADREQ>"));
         assert_eq!(row.get(Col::Method.index()), Value::Null);
@@ -1183,7 +1371,10 @@ mod tests {
         let (plan, columns) = plan(builtin::HTTPLOG);
         let line = r#"127.0.0.1:1 [23/Nov/2026:20:24:30.050] fe be/s 0/0/0/1/1 200 9 - - ---- 1/1/0/0/0 0/0 "GET /ok?pad=aaaa"#;
         let mut row = Row::new(columns.specs.len());
-        assert_eq!(plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc()), Ok(Fit::Truncated));
+        assert_eq!(
+            plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc(), &mut Trail::default()),
+            Ok(Fit::Truncated)
+        );
         assert_eq!(text(line, &row, Col::Path).as_deref(), Some("/ok"));
         assert_eq!(text(line, &row, Col::Query).as_deref(), Some("pad=aaaa"));
         assert_eq!(row.get(Col::RequestTruncated.index()), Value::Bool(true));
@@ -1194,7 +1385,10 @@ mod tests {
         let (plan, columns) = plan(builtin::TCPLOG);
         let line = "127.0.0.1:1 [23/Nov/2026:20:24:30.050] fe be/s 1/0/12";
         let mut row = Row::new(columns.specs.len());
-        assert_eq!(plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc()), Ok(Fit::Truncated));
+        assert_eq!(
+            plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc(), &mut Trail::default()),
+            Ok(Fit::Truncated)
+        );
         assert_eq!(row.get(Col::ConnectMs.index()), Value::Int(0));
         assert_eq!(row.get(Col::TotalMs.index()), Value::Null);
     }
@@ -1205,7 +1399,8 @@ mod tests {
         let line =
             "127.0.0.1:1 [23/Nov/2026:20:24:30.050] fe be/s 0/0/0/1/1 200 9 - - ---- 1/1/0/0/0 0/0 \"GET / HTTP/1.1\"";
         let mut row = Row::new(columns.specs.len());
-        let mismatch = plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc()).unwrap_err();
+        let mismatch =
+            plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc(), &mut Trail::default()).unwrap_err();
         assert_eq!((mismatch.reason, mismatch.label), ("expected a number", "Tt"));
     }
 
@@ -1218,7 +1413,10 @@ mod tests {
         let plan = Plan::compile("clf", format, &lex(format).unwrap(), &captures, &mut columns);
         let line = r#"127.0.0.1 - - [23/Nov/2026:20:36:29 +0000] "GET /ok HTTP/1.1" 200 96 "" "" 47980 082 "fe_clf" "be_app" "app1" 0 0 0 3 3 ---- 2 2 1 1 +0 0 0 "" "SID=a" "127.0.0.1:18082" "corpus client" "text/plain""#;
         let mut row = Row::new(columns.specs.len());
-        assert_eq!(plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc()), Ok(Fit::Complete));
+        assert_eq!(
+            plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc(), &mut Trail::default()),
+            Ok(Fit::Complete)
+        );
         assert_eq!(text(line, &row, Col::Frontend).as_deref(), Some("fe_clf"));
         assert_eq!(row.get(Col::AcceptMillis.index()), Value::Int(82));
         assert_eq!(row.get(Col::Redispatched.index()), Value::Bool(true));
@@ -1237,7 +1435,10 @@ mod tests {
         let (plan, columns) = plan(r#"%{+Q}[var(txn.ua)] %ST"#);
         let line = r#""say "hi" now" 200"#;
         let mut row = Row::new(columns.specs.len());
-        assert_eq!(plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc()), Ok(Fit::Complete));
+        assert_eq!(
+            plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc(), &mut Trail::default()),
+            Ok(Fit::Complete)
+        );
         let extra = columns.specs.iter().position(|s| s.name == "var_txn_ua").unwrap();
         assert_eq!(row.get(extra).bytes(line.as_bytes()), Some(&b"say \"hi\" now"[..]));
         assert_eq!(row.get(Col::Status.index()), Value::Int(200));
@@ -1248,7 +1449,10 @@ mod tests {
         let (plan, columns) = plan("%{+X}o %ci:%cp %Ts");
         let line = "7F000001:CA38 6B04A3D8";
         let mut row = Row::new(columns.specs.len());
-        assert_eq!(plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc()), Ok(Fit::Complete));
+        assert_eq!(
+            plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc(), &mut Trail::default()),
+            Ok(Fit::Complete)
+        );
         assert_eq!(row.get(Col::ClientIp.index()), Value::Ipv4(0x7F00_0001));
         assert_eq!(row.get(Col::ClientPort.index()), Value::Int(0xCA38));
         assert_eq!(row.get(Col::AcceptTime.index()), Value::Time(0x6B04_A3D8 * 1000));
@@ -1259,7 +1463,10 @@ mod tests {
         let (plan, columns) = plan("%{+Q}o %ft|%bi:%bp|%si:%sp|%ST");
         let line = "\"fe\"|\"\":\"\"|\"127.0.0.1\":8080|403";
         let mut row = Row::new(columns.specs.len());
-        assert_eq!(plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc()), Ok(Fit::Complete));
+        assert_eq!(
+            plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc(), &mut Trail::default()),
+            Ok(Fit::Complete)
+        );
         assert_eq!(row.get(Col::BackendSourcePort.index()), Value::Null);
         assert_eq!(row.get(Col::ServerPort.index()), Value::Int(8080));
         assert_eq!(row.get(Col::Status.index()), Value::Int(403));
@@ -1271,7 +1478,10 @@ mod tests {
         let (plan, columns) = plan("%{+X}o %rt:%lc:%pid %ST");
         let line = "004A:0000:41C3 200";
         let mut row = Row::new(columns.specs.len());
-        assert_eq!(plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc()), Ok(Fit::Complete));
+        assert_eq!(
+            plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc(), &mut Trail::default()),
+            Ok(Fit::Complete)
+        );
         assert_eq!(row.get(Col::RequestCounter.index()), Value::Int(0x4A));
         assert_eq!(row.get(Col::FrontendLogCounter.index()), Value::Int(0));
         assert_eq!(row.get(Col::Pid.index()), Value::Int(0x41C3));
@@ -1282,10 +1492,13 @@ mod tests {
     fn empty_query_on_3x_vanishes_with_its_space() {
         let (plan, columns) = plan("%HP %HQ %ST");
         let mut row = Row::new(columns.specs.len());
-        assert_eq!(plan.read(b"/a 200", 0, &mut row, &mut LocalZone::utc()), Ok(Fit::Complete));
+        assert_eq!(plan.read(b"/a 200", 0, &mut row, &mut LocalZone::utc(), &mut Trail::default()), Ok(Fit::Complete));
         assert_eq!(row.get(Col::Status.index()), Value::Int(200));
         row.clear();
-        assert_eq!(plan.read(b"/a ?x=1 200", 0, &mut row, &mut LocalZone::utc()), Ok(Fit::Complete));
+        assert_eq!(
+            plan.read(b"/a ?x=1 200", 0, &mut row, &mut LocalZone::utc(), &mut Trail::default()),
+            Ok(Fit::Complete)
+        );
         assert_eq!(row.get(Col::Query.index()).bytes(b"/a ?x=1 200"), Some(&b"x=1"[..]));
     }
 }
