@@ -117,6 +117,8 @@ pub struct LineParser<'c> {
     zone: LocalZone,
     row: Row,
     truncated: Row,
+    /// The preferred plan's row while the plans before it are tried.
+    complete: Row,
     trail: Trail,
     /// The plan that read the previous line: logs come in runs of one format.
     preferred: usize,
@@ -138,6 +140,7 @@ impl<'c> LineParser<'c> {
             zone,
             row: Row::new(columns),
             truncated: Row::new(columns),
+            complete: Row::new(columns),
             trail: Trail::default(),
             preferred: 0,
             last_plan: 0,
@@ -180,7 +183,13 @@ impl<'c> LineParser<'c> {
         let plans = &self.catalogue.plans;
         let order = std::iter::once(self.preferred).chain((0..plans.len()).filter(|&i| i != self.preferred));
         let mut previous: Option<usize> = None;
+        // The preferred plan read the line, but one before it in catalogue order may too
+        // (an ambiguous line): that one wins, whichever plan read the previous line.
+        let mut preferred_complete = false;
         for index in order {
+            if preferred_complete && index > self.preferred {
+                break;
+            }
             let plan = &plans[index];
             let resume_at = previous.map_or(0, |p| {
                 let step = self.catalogue.shared[p][index].min(self.trail.reached());
@@ -195,13 +204,19 @@ impl<'c> LineParser<'c> {
                     plan.read(line, header.message, &mut self.row, &mut self.zone, &mut self.trail)
                 }
             };
-            previous = Some(index);
             let fit = read.and_then(|fit| self.check_frontend(plan, line).map(|()| fit));
+            let first = previous.is_none();
+            previous = Some(index);
             match fit {
-                Ok(Fit::Complete) => {
+                // Tried in catalogue order after the first: nothing before it fits.
+                Ok(Fit::Complete) if !first || index == 0 => {
                     self.preferred = index;
                     self.finish_row(index, line, &header, false);
                     return Outcome::Traffic;
+                }
+                Ok(Fit::Complete) => {
+                    preferred_complete = true;
+                    self.complete.clone_from(&self.row);
                 }
                 Ok(Fit::Truncated) => {
                     // The first plan in catalogue order, not in trial order: which plan read
@@ -222,6 +237,11 @@ impl<'c> LineParser<'c> {
                     }
                 }
             }
+        }
+        if preferred_complete {
+            std::mem::swap(&mut self.row, &mut self.complete);
+            self.finish_row(self.preferred, line, &header, false);
+            return Outcome::Traffic;
         }
         if let Some(index) = truncated_plan {
             std::mem::swap(&mut self.row, &mut self.truncated);
@@ -377,6 +397,9 @@ mod tests {
     fn alternating_formats_read_as_if_each_line_were_alone() {
         let lines = [
             "10.0.0.1:1 [23/Nov/2026:20:24:30.050] fe~ be/s 1/0/2/3/9 200 10 - - ---- 1/1/1/1/0 0/0 \"GET /a?b HTTP/1.1\" 0/0000000000000000/0/0/0 www.example.com/TLSv1.3/TLS_AES_256_GCM_SHA384",
+            // Found by the fuzzer: an unquoted request reads as httplog (to the end of the
+            // line) and as httpslog (its last word taken for TLS fields).
+            "10.0.0.1:1 [23/Nov/2026:20:24:30.050] fe~ be/s 1/0/2/3/9 200 10 - - ---- 1/1/1/1/0 0/0 s://h/x HTTP/2.0\" 0/0/0/0/- 0/TLSv1.3/TLS_X",
             "10.0.0.2:2 [23/Nov/2026:20:24:30.051] fe be/s 1/0/2/3/+9 200 +10 - - ---- 1/1/1/1/0 0/0 {h} \"POST /x HTTP/1.1\"",
             "10.0.0.3:3 [23/Nov/2026:20:24:30.052] fe be/s 0/0/646 89402 -- 3/5/3/1/0 0/0",
             "10.0.0.1:1 [23/Nov/2026:20:24:30.053] fe~ be/s 1/0/2/3/9 200 10 - - ---- 1/1/1/1/0 0/0 \"GET /a?b HTTP/1.1\" -/-/-/-/- -/-/-",
