@@ -182,11 +182,11 @@ impl BatchBuilder {
         self.all_columns = columns;
     }
 
-    /// Appends one row whose values outside `columns` are all null: the columns its
-    /// format can fill (`Plan::filled`).
+    /// Appends one row whose values outside `columns` are null or not built: the columns
+    /// its format can fill (`Plan::filled`), or those of them this builder builds.
     pub fn append_columns(&mut self, row: &Row, line: &[u8], columns: &[usize]) {
         debug_assert!(
-            (0..row.values.len()).all(|c| row.values[c].is_null() || columns.contains(&c)),
+            (0..row.values.len()).all(|c| row.values[c].is_null() || columns.contains(&c) || self.slots[c].is_none()),
             "a value outside the columns its format fills would be lost"
         );
         let rows = self.rows;
@@ -258,7 +258,7 @@ impl DictionaryColumn {
     /// `bytes` are UTF-8 (see [`as_text`]).
     fn append_value(&mut self, bytes: &[u8]) {
         let key = match self.last_key {
-            Some(key) if self.last == bytes => key,
+            Some(key) if same_bytes(&self.last, bytes) => key,
             _ => {
                 let key = match self.lookup.get(bytes) {
                     Some(&key) => key,
@@ -292,6 +292,11 @@ impl DictionaryColumn {
         self.last_key = None;
         Ok(Arc::new(DictionaryArray::<Int32Type>::try_new(keys, values)?))
     }
+}
+
+/// Equality of short names without a call to memcmp, which costs more than the compare.
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
 }
 
 fn append_value(

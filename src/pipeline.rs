@@ -85,10 +85,20 @@ pub fn parse_chunk(job: &ChunkJob, context: &ParseContext) -> Result<ChunkResult
         Some(projection) => BatchBuilder::projected(catalogue.column_specs(), projection),
         None => BatchBuilder::new(catalogue.column_specs()),
     };
+    // What each plan fills of what the query reads: a row visits only those columns.
+    let wanted: Vec<Vec<usize>> = catalogue
+        .plans
+        .iter()
+        .map(|plan| match &context.projection {
+            Some(projection) => plan.filled.iter().copied().filter(|c| projection.contains(c)).collect(),
+            None => plan.filled.clone(),
+        })
+        .collect();
     let mut events = context
         .keep_events
         .then(|| (BatchBuilder::new(&schema::events::columns()), Row::new(schema::events::COLUMN_COUNT)));
     let mut result = ChunkResult::empty(job.sequence, job.source, job.input, job.first_line);
+    let mut termination = Tally::default();
     result.bytes = bytes.len() as u64;
     for (index, line) in crate::input::lines(bytes).enumerate() {
         let number = job.first_line + index as u64;
@@ -99,11 +109,11 @@ pub fn parse_chunk(job: &ChunkJob, context: &ParseContext) -> Result<ChunkResult
                 if let Some(state) = row.get(Col::TerminationState.index()).bytes(line)
                     && state.len() >= 2
                 {
-                    *result.termination.entry([state[0], state[1]]).or_default() += 1;
+                    termination.count([state[0], state[1]]);
                 }
                 row.set(Col::SourceFile.index(), Value::Static(job.source));
                 row.set(Col::SourceLine.index(), Value::Int(number as i64));
-                rows.append_columns(parser.row(), line, parser.filled_columns());
+                rows.append_columns(parser.row(), line, &wanted[parser.plan_index()]);
                 result.rows += 1;
                 if rows.is_full() {
                     result.traffic.push(rows.finish()?);
@@ -128,6 +138,7 @@ pub fn parse_chunk(job: &ChunkJob, context: &ParseContext) -> Result<ChunkResult
     if !rows.is_empty() {
         result.traffic.push(rows.finish()?);
     }
+    result.termination = termination.counts.into_iter().collect();
     if let Some((mut builder, _)) = events
         && !builder.is_empty()
     {
@@ -139,6 +150,29 @@ pub fn parse_chunk(job: &ChunkJob, context: &ParseContext) -> Result<ChunkResult
             ChunkResult { changed: true, ..ChunkResult::empty(job.sequence, job.source, job.input, job.first_line) };
     }
     Ok(result)
+}
+
+/// Counts of a few distinct keys that arrive in runs: the last key's slot is checked
+/// first, then a short list, with no hashing per row.
+#[derive(Default)]
+struct Tally {
+    counts: Vec<([u8; 2], u64)>,
+    last: usize,
+}
+
+impl Tally {
+    fn count(&mut self, key: [u8; 2]) {
+        if self.counts.get(self.last).is_none_or(|(k, _)| *k != key) {
+            self.last = match self.counts.iter().position(|(k, _)| *k == key) {
+                Some(at) => at,
+                None => {
+                    self.counts.push((key, 0));
+                    self.counts.len() - 1
+                }
+            };
+        }
+        self.counts[self.last].1 += 1;
+    }
 }
 
 impl ChunkResult {
