@@ -485,7 +485,16 @@ fn print_result(session: &Sql, query: &str, args: &QueryArgs) -> Result<ExitCode
     for (table, events, rejects) in session.skipped_lines() {
         eprintln!("note: table {table}: {events} event line(s) and {rejects} rejected line(s) are not rows");
     }
-    Ok(ExitCode::SUCCESS)
+    let unread = session.unread_inputs();
+    for problem in &unread {
+        eprintln!("halake: error: {problem}");
+    }
+    if unread.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("halake: {} input(s) could not be read completely: the result covers what could be", unread.len());
+        Ok(ExitCode::from(PARTIAL_EXIT))
+    }
 }
 
 /// Reads statements at a prompt until end of input; a statement ends with `;`.

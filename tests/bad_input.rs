@@ -218,6 +218,30 @@ fn a_truncated_gzip_keeps_its_complete_lines_and_the_other_inputs_convert() {
     assert!(stderr.contains(&format!("lines 1-{complete} before it were converted")), "{stderr}");
 }
 
+/// A query over raw logs answers over what it could read, like a conversion: a
+/// truncated `.gz` among the inputs is named, its complete lines count, exit 2.
+#[test]
+fn a_raw_log_query_over_a_truncated_gzip_answers_over_its_complete_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = fs::read(corpus(GOOD)).unwrap();
+    let compressed = gzip(&good);
+    let cut = &compressed[..compressed.len() / 2];
+    let truncated = dir.path().join("truncated.log.gz");
+    fs::write(&truncated, cut).unwrap();
+    let mut decoded = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(cut), &mut decoded);
+    let complete = decoded.iter().filter(|&&b| b == b'\n').count();
+    let sql = "SELECT source_file, count(*) AS lines FROM logs GROUP BY 1 ORDER BY 1";
+    let result = halake(&["sql", sql, "--format", "csv", dir.path().to_str().unwrap(), corpus(GOOD).to_str().unwrap()]);
+    let stderr = text(&result.stderr);
+    assert_eq!(result.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("truncated.log.gz: gzip data is corrupt or truncated after byte"), "{stderr}");
+    assert!(stderr.contains(&format!("the query read lines 1-{complete} of it")), "{stderr}");
+    let stdout = text(&result.stdout);
+    assert!(stdout.contains(&format!("{},{}", corpus(GOOD).display(), good_lines())), "{stdout}");
+    assert!(stdout.contains(&format!("{},{complete}", truncated.display())), "{stdout}");
+}
+
 #[test]
 fn a_zstd_file_with_a_corrupt_frame_keeps_what_came_before() {
     let dir = tempfile::tempdir().unwrap();

@@ -6,13 +6,13 @@
 //! as the query stops asking (a `LIMIT` that is satisfied drops the stream).
 
 use std::fmt;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
 use datafusion::catalog::{Session, TableProvider};
-use datafusion::error::{DataFusionError, Result};
+use datafusion::error::Result;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::{Expr, TableType};
 use datafusion::physical_plan::ExecutionPlan;
@@ -25,19 +25,37 @@ use crate::parse::date::LocalZone;
 use crate::pipeline::{ChunkJob, ParseContext, parse_chunk};
 use crate::schema;
 
-/// Lines the scans of a log table read that are not rows (events, rejects), for the
-/// note after a query: the user should know they were left out.
+/// Lines the scans of a log table read that are not rows (events, rejects), and inputs
+/// they could not read to the end, for the notes after a query: the user should know
+/// what was left out.
 #[derive(Debug, Default)]
 pub struct ScanCounts {
     pub events: AtomicU64,
     pub rejects: AtomicU64,
+    /// One message per input that failed (unreadable, corrupt, truncated while read): the
+    /// query answers over what came before, as a conversion keeps it.
+    unread: Mutex<Vec<String>>,
 }
 
 impl ScanCounts {
-    /// Zero before each statement, so the note speaks of that statement's scans.
+    /// Zero before each statement, so the notes speak of that statement's scans.
     pub fn reset(&self) {
         self.events.store(0, Ordering::Relaxed);
         self.rejects.store(0, Ordering::Relaxed);
+        self.unread.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clear();
+    }
+
+    /// The inputs the last statement could not read completely, and why.
+    pub fn unread(&self) -> Vec<String> {
+        self.unread.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
+    fn report_unread(&self, message: String) {
+        let mut unread = self.unread.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Every partition opens every mapped file: say it once.
+        if !unread.contains(&message) {
+            unread.push(message);
+        }
     }
 }
 
@@ -145,10 +163,6 @@ impl PartitionStream for LogPartition {
     }
 }
 
-fn external(error: impl std::error::Error + Send + Sync + 'static) -> DataFusionError {
-    DataFusionError::External(Box::new(error))
-}
-
 /// Parses this partition's share of the inputs, handing each batch to `send`, which
 /// says false once nobody reads the stream any more.
 fn scan_partition(
@@ -172,19 +186,39 @@ fn scan_partition(
         if matches!(input, InputPath::Stdin) && index % count != part {
             continue;
         }
-        let opened = Opened::open(input).map_err(external)?;
+        let opened = match Opened::open(input) {
+            Ok(opened) => opened,
+            Err(error) => {
+                shared.counts.report_unread(error.to_string());
+                continue;
+            }
+        };
         let mapped = opened.is_mapped();
         if !mapped && index % count != part {
             continue;
         }
         let source = shared.names[index];
+        // A streamed input is read by this partition alone, which can then say how far
+        // it got if the input fails.
+        let counted = numbered || !mapped;
         let reference_ms = opened.modified_ms;
         let mut first_line = 1;
         for chunk in opened.chunks(shared.chunk_size) {
-            let bytes = chunk.map_err(external)?;
+            let bytes = match chunk {
+                Ok(bytes) => bytes,
+                Err(error) => {
+                    let read = if counted {
+                        format!("; the query read lines 1-{} of it", first_line - 1)
+                    } else {
+                        String::new()
+                    };
+                    shared.counts.report_unread(format!("{error}{read}"));
+                    break;
+                }
+            };
             let mine = !mapped || chunk_index % count == part;
             chunk_index += usize::from(mapped);
-            let lines = if numbered { count_lines(bytes.bytes()) } else { 0 };
+            let lines = if counted { count_lines(bytes.bytes()) } else { 0 };
             if !mine {
                 // Another partition's: give the pages back (see `ChunkBytes::release`).
                 bytes.release();
@@ -193,10 +227,11 @@ fn scan_partition(
                 let result = parse_chunk(&job, &context)?;
                 job.bytes.release();
                 if result.changed {
-                    return Err(DataFusionError::Execution(format!(
+                    shared.counts.report_unread(format!(
                         "{source}: the file changed while it was read (truncated, as logrotate's copytruncate \
-                         does), from line {first_line} on"
-                    )));
+                         does); the query left out its lines from {first_line} on"
+                    ));
+                    break;
                 }
                 let counts = &shared.counts;
                 counts.events.fetch_add(result.events, Ordering::Relaxed);

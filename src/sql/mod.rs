@@ -173,6 +173,11 @@ impl Sql {
         })
     }
 
+    /// The raw log inputs the last statement could not read completely, and why.
+    pub fn unread_inputs(&self) -> Vec<String> {
+        self.counts.iter().flat_map(|(_, counts)| counts.unread()).collect()
+    }
+
     /// For each raw log table read so far: lines that were not rows (events, rejects).
     pub fn skipped_lines(&self) -> Vec<(String, u64, u64)> {
         self.counts
@@ -195,9 +200,11 @@ fn holds_parquet(path: &Path) -> Result<bool, SqlError> {
     if metadata.is_dir() {
         return Ok(first_parquet_file(path).is_some());
     }
+    // A file that cannot be read is no Parquet: the log scan names it and goes on with
+    // the other inputs.
     let mut magic = [0u8; 4];
-    let read = input::read_fully(&mut File::open(path).map_err(read_error)?, &mut magic).map_err(read_error)?;
-    Ok(read == 4 && &magic == b"PAR1")
+    let read = File::open(path).and_then(|mut file| input::read_fully(&mut file, &mut magic));
+    Ok(matches!(read, Ok(4)) && &magic == b"PAR1")
 }
 
 fn first_parquet_file(directory: &Path) -> Option<PathBuf> {
