@@ -895,6 +895,7 @@ const DERIVED_COLUMNS: [Col; 9] = [
 /// Stores the field text `line[start..end]`. A field `cut` by the end of the line is
 /// only kept when a prefix of it still means something (the request line, a URI): half
 /// a name or half a number would be wrong, not partial.
+#[inline(always)]
 fn store(
     field: &FieldStep,
     line: &[u8],
