@@ -148,6 +148,11 @@ impl<'c> LineParser<'c> {
         }
     }
 
+    /// Forgets the lines read so far: the next is read as a new parser reads its first.
+    pub fn reset(&mut self) {
+        self.preferred = 0;
+    }
+
     /// The row of the last [`Outcome::Traffic`]; offsets are into that line.
     pub fn row(&self) -> &Row {
         &self.row
