@@ -2,7 +2,7 @@
 -- connect and response times, to see when a server went bad.
 SELECT
     date_trunc('hour', request_time) AS hour,
-    backend || '/' || server AS srv_name,
+    CAST(backend AS VARCHAR) || '/' || CAST(server AS VARCHAR) AS srv_name,
     count(*) AS requests,
     count(*) FILTER (WHERE status BETWEEN 500 AND 599) AS s5xx,
     round(100.0 * count(*) FILTER (WHERE status BETWEEN 500 AND 599) / count(*), 1) AS pct_5xx,
@@ -10,5 +10,5 @@ SELECT
     round(avg(response_ms), 1) AS avg_response_ms
 FROM logs
 WHERE status IS NOT NULL
-GROUP BY 1, 2
+GROUP BY date_trunc('hour', request_time), backend, server
 ORDER BY 1, 2
