@@ -12,10 +12,9 @@
 -- -ut ttot, -uao okavg, -uto oktot, -uba bavg, -ubt btot, each DESC then url DESC.
 WITH requests AS (
     SELECT
-        CASE
-            WHEN method IS NULL THEN COALESCE(request_line, '<BADREQ>')
-            ELSE split_part(COALESCE(CAST(uri_origin AS VARCHAR), '') || COALESCE(path, ''), ';', 1)
-        END AS url,
+        CASE WHEN method IS NULL THEN COALESCE(request_line, '<BADREQ>') END AS bad_request,
+        uri_origin,
+        path,
         -- CASE without ELSE: see servers.sql (a DataFusion 55 nullability check).
         CASE WHEN COALESCE(request_ms, request_total_ms) IS NULL
           OR queue_ms IS NULL OR connect_ms IS NULL OR response_ms IS NULL
@@ -26,16 +25,34 @@ WITH requests AS (
     FROM logs
     WHERE status IS NOT NULL AND (method IS NOT NULL OR request_line IS NOT NULL)
 ),
-totals AS (
+-- Totals per target as stored first: the url is built once per distinct target, not
+-- once per request.
+by_target AS (
     SELECT
-        url,
+        bad_request,
+        uri_origin,
+        path,
         count(*) AS req,
         count(*) FILTER (WHERE err) AS err,
         sum(COALESCE(response_ms, last_timer)) AS ttot,
         sum(COALESCE(response_ms, 0)) AS oktot,
         sum(bytes) AS btot
     FROM requests
-    GROUP BY url
+    GROUP BY bad_request, uri_origin, path
+),
+totals AS (
+    SELECT
+        CASE
+            WHEN bad_request IS NOT NULL THEN bad_request
+            ELSE split_part(COALESCE(CAST(uri_origin AS VARCHAR), '') || COALESCE(path, ''), ';', 1)
+        END AS url,
+        sum(req) AS req,
+        sum(err) AS err,
+        sum(ttot) AS ttot,
+        sum(oktot) AS oktot,
+        sum(btot) AS btot
+    FROM by_target
+    GROUP BY 1
 )
 SELECT
     req,
