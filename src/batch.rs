@@ -218,7 +218,7 @@ impl BatchBuilder {
                 *filled = 0;
                 // Arrow's builders hand their buffers to the array and start again from
                 // nothing: sized like this batch, the next one grows without reallocating.
-                let fresh = Builder::new(kind, BATCH_ROWS, builder.text_bytes() + builder.text_bytes() / 8);
+                let fresh = Builder::new(kind, rows, builder.text_bytes() + builder.text_bytes() / 8);
                 std::mem::replace(builder, fresh).finish()
             })
             .collect();
