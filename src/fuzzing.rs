@@ -6,9 +6,10 @@ use std::sync::OnceLock;
 use crate::batch::BatchBuilder;
 use crate::format;
 use crate::parse::date::LocalZone;
-use crate::parse::plan::{CaptureNames, ColumnSet, Plan, Trail};
+use crate::parse::plan::{CaptureNames, ColumnSet, Needs, Plan, REQUEST_PARTS, Trail};
 use crate::parse::value::Row;
 use crate::parse::{Catalogue, FormatSource, LineParser, Outcome};
+use crate::schema::Col;
 
 /// 2026-11-23T00:00:00Z: the reference instant for RFC3164 years.
 const REFERENCE_MS: i64 = 1_795_392_000_000;
@@ -29,8 +30,9 @@ fn catalogue() -> &'static Catalogue {
 
 /// Any bytes, cut into lines: every line is a row, an event or a reject, the same as
 /// when the line is read alone (a parser that tried other formats on earlier lines, and
-/// goes on from one plan's read in another, must not carry anything over); the rows
-/// build into an Arrow batch whose strings are valid UTF-8 (Arrow checks).
+/// goes on from one plan's read in another, must not carry anything over) and as when
+/// it is read for a query that leaves out every column it can; the rows build into an
+/// Arrow batch whose strings are valid UTF-8 (Arrow checks).
 pub fn parse_lines(data: &[u8]) {
     thread_local! {
         // Made once: building a builder of every column costs more than parsing a line.
@@ -45,14 +47,22 @@ pub fn parse_lines(data: &[u8]) {
 fn parse_lines_into(data: &[u8], builder: &mut BatchBuilder, alone: &mut LineParser) {
     let catalogue = catalogue();
     let mut parser = LineParser::new(catalogue, LocalZone::utc(), REFERENCE_MS);
+    let mut projected = LineParser::new(catalogue, LocalZone::utc(), REFERENCE_MS);
+    let kept: Vec<usize> =
+        (0..catalogue.column_specs().len()).filter(|&c| left_out().all(|l| l.index() != c)).collect();
+    projected.project(&kept);
     let mut rows = 0;
     for line in crate::input::lines(data) {
         let outcome = parser.parse(line);
         alone.reset();
         assert_eq!(outcome, alone.parse(line), "the line reads differently after others");
+        assert_eq!(outcome, projected.parse(line), "the line reads differently for a query");
         match outcome {
             Outcome::Traffic => {
                 assert_eq!(parser.row(), alone.row(), "the row differs from the line's alone");
+                for &column in &kept {
+                    assert_eq!(parser.row().get(column), projected.row().get(column), "column {column} for a query");
+                }
                 builder.append_columns(parser.row(), line, parser.filled_columns());
                 rows += 1;
             }
@@ -64,6 +74,12 @@ fn parse_lines_into(data: &[u8], builder: &mut BatchBuilder, alone: &mut LinePar
         let batch = builder.finish().expect("rows build into a batch");
         assert_eq!(batch.num_rows(), rows);
     }
+}
+
+/// The columns a read for a query may leave out (see `LineParser::project`): without
+/// them, it does the least work it can.
+fn left_out() -> impl Iterator<Item = Col> {
+    REQUEST_PARTS.into_iter().chain([Col::RequestTime, Col::AcceptTime, Col::SyslogTime, Col::InvalidUtf8])
 }
 
 /// Any `log-format` string: it compiles or fails with a reason; a compiled plan reads
@@ -78,7 +94,7 @@ pub fn compile_format(data: &[u8]) {
     let mut columns = ColumnSet::default();
     let plan = Plan::compile("fuzz", format, &items, &CaptureNames::default(), &mut columns);
     let mut row = Row::new(columns.specs.len());
-    let _ = plan.read(line, 0, &mut row, &mut LocalZone::utc(), &mut Trail::default());
+    let _ = plan.read(line, 0, &mut row, &mut LocalZone::utc(), Needs::ALL, &mut Trail::default());
 }
 
 #[cfg(test)]

@@ -81,6 +81,9 @@ pub fn parse_chunk(job: &ChunkJob, context: &ParseContext) -> Result<ChunkResult
     let bytes = job.bytes.bytes();
     let catalogue = context.catalogue;
     let mut parser = LineParser::new(catalogue, context.zone.clone(), job.reference_ms);
+    if let Some(projection) = &context.projection {
+        parser.project(projection);
+    }
     let mut rows = match &context.projection {
         Some(projection) => BatchBuilder::projected(catalogue.column_specs(), projection),
         None => BatchBuilder::new(catalogue.column_specs()),

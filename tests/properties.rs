@@ -6,7 +6,7 @@ use chrono::DateTime;
 use halake::batch::BatchBuilder;
 use halake::format;
 use halake::parse::date::LocalZone;
-use halake::parse::plan::{CaptureNames, ColumnSet, Plan, Trail};
+use halake::parse::plan::{CaptureNames, ColumnSet, Needs, Plan, Trail};
 use halake::parse::value::{Row, encode_hash_escapes};
 use halake::parse::{Catalogue, FormatSource, LineParser, Outcome};
 use halake::render::render_row;
@@ -65,7 +65,7 @@ proptest! {
             let mut columns = ColumnSet::default();
             let plan = Plan::compile("fuzz", &format, &items, &CaptureNames::default(), &mut columns);
             let mut row = Row::new(columns.specs.len());
-            let _ = plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc(), &mut Trail::default());
+            let _ = plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc(), Needs::ALL, &mut Trail::default());
         }
     }
 

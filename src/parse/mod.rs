@@ -14,7 +14,7 @@ use crate::format::{self, FormatError, builtin};
 use crate::schema::{Col, ColumnSpec};
 use date::LocalZone;
 use event::Event;
-use plan::{CaptureNames, ColumnSet, Fit, Mismatch, Plan, Trail};
+use plan::{CaptureNames, ColumnSet, Fit, Mismatch, Needs, Plan, Trail};
 use syslog::{Header, HeaderTime};
 use value::{Row, Value, capture_slots};
 
@@ -120,6 +120,11 @@ pub struct LineParser<'c> {
     /// The preferred plan's row while the plans before it are tried.
     complete: Row,
     trail: Trail,
+    /// What the reads do beyond deciding the fit: all of it unless [`LineParser::project`].
+    needs: Needs,
+    /// Whether the rows' `invalid_utf8` and syslog times are read.
+    needs_utf8_check: bool,
+    needs_header_time: bool,
     /// The plan that read the previous line: logs come in runs of one format.
     preferred: usize,
     /// The plan of the last traffic row.
@@ -142,10 +147,28 @@ impl<'c> LineParser<'c> {
             truncated: Row::new(columns),
             complete: Row::new(columns),
             trail: Trail::default(),
+            needs: Needs::ALL,
+            needs_utf8_check: true,
+            needs_header_time: true,
             preferred: 0,
             last_plan: 0,
             reference_ms,
         }
+    }
+
+    /// Leaves out what only columns outside `columns` (catalogue indexes) would show.
+    /// Lines fit, or are rejected, exactly as before; the other columns' values in
+    /// [`LineParser::row`] may then be missing or unconverted.
+    pub fn project(&mut self, columns: &[usize]) {
+        let reads = |col: Col| columns.contains(&col.index());
+        let syslog_time = reads(Col::SyslogTime);
+        self.needs = Needs {
+            request_parts: plan::REQUEST_PARTS.into_iter().any(reads),
+            // The syslog time takes its year from the request's date.
+            utc_times: syslog_time || reads(Col::RequestTime) || reads(Col::AcceptTime),
+        };
+        self.needs_utf8_check = reads(Col::InvalidUtf8);
+        self.needs_header_time = syslog_time;
     }
 
     /// Forgets the lines read so far: the next is read as a new parser reads its first.
@@ -207,11 +230,11 @@ impl<'c> LineParser<'c> {
             });
             let read = match previous {
                 Some(p) if resume_at > 0 => {
-                    plan.resume(&plans[p], resume_at, line, &mut self.row, &mut self.zone, &mut self.trail)
+                    plan.resume(&plans[p], resume_at, line, &mut self.row, &mut self.zone, self.needs, &mut self.trail)
                 }
                 _ => {
                     self.row.clear();
-                    plan.read(line, header.message, &mut self.row, &mut self.zone, &mut self.trail)
+                    plan.read(line, header.message, &mut self.row, &mut self.zone, self.needs, &mut self.trail)
                 }
             };
             let fit = read.and_then(|fit| self.check_frontend(plan, line).map(|()| fit));
@@ -302,7 +325,9 @@ impl<'c> LineParser<'c> {
         let row = &mut self.row;
         row.set(Col::LogFormat.index(), Value::Static(plan.name));
         row.set(Col::LineTruncated.index(), Value::Bool(truncated));
-        row.set(Col::InvalidUtf8.index(), Value::Bool(std::str::from_utf8(line).is_err()));
+        if self.needs_utf8_check {
+            row.set(Col::InvalidUtf8.index(), Value::Bool(std::str::from_utf8(line).is_err()));
+        }
         // The decoded columns read their character from the state itself.
         let state = row.get(Col::TerminationState.index());
         for col in [Col::TerminationCause, Col::TerminationPhase, Col::PersistenceCookie, Col::SetCookieAction] {
@@ -325,7 +350,7 @@ impl<'c> LineParser<'c> {
             (Value::Time(t), _) | (_, Value::Time(t)) => t,
             _ => self.reference_ms,
         };
-        set_header(row, header, &mut self.zone, reference);
+        set_header(row, header, &mut self.zone, reference, self.needs_header_time);
     }
 
     /// The header time of an event line, as UTC µs.
@@ -334,8 +359,8 @@ impl<'c> LineParser<'c> {
     }
 }
 
-fn set_header(row: &mut Row, header: &Header, zone: &mut LocalZone, reference_ms: i64) {
-    if let Some(micros) = header_micros(header, zone, reference_ms) {
+fn set_header(row: &mut Row, header: &Header, zone: &mut LocalZone, reference_ms: i64, time: bool) {
+    if time && let Some(micros) = header_micros(header, zone, reference_ms) {
         row.set(Col::SyslogTime.index(), Value::Time(micros));
     }
     let range = |r: Option<(usize, usize)>| r.map_or(Value::Null, |(s, e)| Value::text(s, e));
@@ -468,6 +493,32 @@ mod tests {
             assert_eq!(row.get(Col::LogFormat.index()), Value::Static(format), "{line}");
             assert_eq!(row.get(Col::LineTruncated.index()), Value::Bool(false), "{line}");
         }
+    }
+
+    /// A query that counts statuses has the same rows as a conversion, and their
+    /// statuses, with no request split, time zone or UTF-8 check.
+    #[test]
+    fn a_projected_read_fits_the_same_lines_with_the_same_values() {
+        let catalogue = Catalogue::standard();
+        let kept = [Col::Status.index(), Col::LogFormat.index(), Col::Frontend.index()];
+        let mut whole = LineParser::new(&catalogue, LocalZone::utc(), NOV_2026);
+        let mut projected = LineParser::new(&catalogue, LocalZone::utc(), NOV_2026);
+        projected.project(&kept);
+        assert_eq!(projected.needs, Needs { request_parts: false, utc_times: false });
+        let corpus = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/data/httplog.rsyslog.log")).unwrap();
+        let mut rows = 0;
+        for line in crate::input::lines(&corpus) {
+            let outcome = whole.parse(line);
+            assert_eq!(projected.parse(line), outcome);
+            if outcome == Outcome::Traffic {
+                rows += 1;
+                for column in kept {
+                    assert_eq!(projected.row().get(column), whole.row().get(column));
+                }
+                assert!(projected.row().get(Col::Path.index()).is_null());
+            }
+        }
+        assert!(rows > 100, "{rows}");
     }
 
     #[test]

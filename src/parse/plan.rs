@@ -169,6 +169,21 @@ pub struct Plan {
     resumable: Vec<bool>,
 }
 
+/// Work a read does only for columns someone reads (a query that counts statuses reads
+/// no path). None of it decides whether a line fits: a line reads as the same kind of
+/// row, or is rejected for the same reason, whatever is left out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Needs {
+    /// Split the request line into method, origin, path, query and version.
+    pub request_parts: bool,
+    /// Local dates to UTC (they are checked either way).
+    pub utc_times: bool,
+}
+
+impl Needs {
+    pub const ALL: Needs = Needs { request_parts: true, utc_times: true };
+}
+
 /// Capture names from the configuration, in declaration order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CaptureNames {
@@ -293,14 +308,16 @@ impl Plan {
         start: usize,
         row: &mut Row,
         zone: &mut LocalZone,
+        needs: Needs,
         trail: &mut Trail,
     ) -> Result<Fit, Mismatch> {
         trail.start(0);
-        self.read_steps(0, start, false, line, row, zone, trail)
+        self.read_steps(0, start, false, line, row, zone, needs, trail)
     }
 
     /// Reads the line on from `step`, where the last read (of `previous`, whose first
     /// `step` steps are this plan's) stood before it: see [`Plan::resumable_from`].
+    #[allow(clippy::too_many_arguments)]
     pub fn resume(
         &self,
         previous: &Plan,
@@ -308,6 +325,7 @@ impl Plan {
         line: &[u8],
         row: &mut Row,
         zone: &mut LocalZone,
+        needs: Needs,
         trail: &mut Trail,
     ) -> Result<Fit, Mismatch> {
         debug_assert!(step <= trail.reached && self.steps[..step] == previous.steps[..step]);
@@ -316,7 +334,7 @@ impl Plan {
         }
         let (pos, printed_since_separator) = trail.at[step];
         trail.start(step);
-        self.read_steps(step, pos, printed_since_separator, line, row, zone, trail)
+        self.read_steps(step, pos, printed_since_separator, line, row, zone, needs, trail)
     }
 
     /// Whether a read of this plan can be taken back to what it was before `step` by
@@ -340,6 +358,7 @@ impl Plan {
         line: &[u8],
         row: &mut Row,
         zone: &mut LocalZone,
+        needs: Needs,
         trail: &mut Trail,
     ) -> Result<Fit, Mismatch> {
         let mut pos = start;
@@ -381,10 +400,10 @@ impl Plan {
                         return Ok(self.cut_short(index));
                     }
                     if field.quoted && !field.parse.encoded() && line[pos] == b'"' {
-                        return self.read_raw_quoted(index, field, pos, line, row, zone, trail);
+                        return self.read_raw_quoted(index, field, pos, line, row, zone, needs, trail);
                     }
-                    let (next, cut) =
-                        read_field(field, line, pos, row, zone).map_err(|reason| mismatch(pos, reason, field.label))?;
+                    let (next, cut) = read_field(field, line, pos, row, zone, needs)
+                        .map_err(|reason| mismatch(pos, reason, field.label))?;
                     if next > pos {
                         printed_since_separator = true;
                     }
@@ -419,6 +438,7 @@ impl Plan {
         line: &[u8],
         row: &mut Row,
         zone: &mut LocalZone,
+        needs: Needs,
         trail: &mut Trail,
     ) -> Result<Fit, Mismatch> {
         /// Bounds the search on hostile lines full of quotes.
@@ -441,13 +461,13 @@ impl Plan {
                     }
                 }
             }
-            let stored = store(field, line, pos + 1, close, false, row).map_err(|reason| Mismatch {
+            let stored = store(field, line, pos + 1, close, false, row, needs).map_err(|reason| Mismatch {
                 step: index,
                 offset: pos,
                 reason,
                 label: field.label,
             });
-            match stored.and_then(|()| self.read_steps(index + 1, close + 1, true, line, row, zone, trail)) {
+            match stored.and_then(|()| self.read_steps(index + 1, close + 1, true, line, row, zone, needs, trail)) {
                 Ok(fit) => return Ok(fit),
                 Err(mismatch) => {
                     first_mismatch.get_or_insert(mismatch);
@@ -459,7 +479,7 @@ impl Plan {
             Some(mismatch) => Err(mismatch),
             // No quote closes it: the line was cut inside this value.
             None => {
-                store(field, line, pos + 1, line.len(), true, row).map_err(|reason| Mismatch {
+                store(field, line, pos + 1, line.len(), true, row, needs).map_err(|reason| Mismatch {
                     step: index,
                     offset: pos,
                     reason,
@@ -682,6 +702,7 @@ fn read_field(
     pos: usize,
     row: &mut Row,
     zone: &mut LocalZone,
+    needs: Needs,
 ) -> Result<(usize, bool), &'static str> {
     use FieldParse::*;
     let len = line.len();
@@ -698,7 +719,9 @@ fn read_field(
             }
             let text = &line[pos..pos + width];
             let value = if field.parse == LocalDate {
-                date::parse_local_millis(text).map(|local| Value::Time(zone.to_utc(local)))
+                // The check is the parse; the time zone is only for a column someone reads.
+                date::parse_local_millis(text)
+                    .map(|local| Value::Time(if needs.utc_times { zone.to_utc(local) } else { local }))
             } else {
                 date::parse_with_offset(text).map(Value::Time)
             };
@@ -760,7 +783,7 @@ fn read_field(
     } else {
         token_extent(field, line, pos)?
     };
-    store(field, line, start, end, cut, row)?;
+    store(field, line, start, end, cut, row, needs)?;
     Ok((next, cut))
 }
 
@@ -879,18 +902,22 @@ fn plausible_prefix(parse: FieldParse, hex: bool, text: &[u8]) -> bool {
     }
 }
 
-/// Columns that fields fill besides their own.
-const DERIVED_COLUMNS: [Col; 9] = [
-    Col::Logasap,
-    Col::Redispatched,
-    Col::FrontendTls,
-    Col::Method,
-    Col::UriOrigin,
-    Col::Path,
-    Col::Query,
-    Col::HttpVersion,
-    Col::RequestTruncated,
-];
+/// What a request line is split into (see `read_request`), and the line itself.
+pub const REQUEST_PARTS: [Col; 7] =
+    [Col::RequestLine, Col::Method, Col::UriOrigin, Col::Path, Col::Query, Col::HttpVersion, Col::RequestTruncated];
+
+/// Columns that fields fill besides their own: flags of timers, retries and the
+/// frontend, and the request's parts.
+const DERIVED_COLUMNS: [Col; 10] = {
+    let flags = [Col::Logasap, Col::Redispatched, Col::FrontendTls];
+    let mut all = [Col::Logasap; 10];
+    let mut i = 0;
+    while i < all.len() {
+        all[i] = if i < flags.len() { flags[i] } else { REQUEST_PARTS[i - flags.len()] };
+        i += 1;
+    }
+    all
+};
 
 /// Stores the field text `line[start..end]`. A field `cut` by the end of the line is
 /// only kept when a prefix of it still means something (the request line, a URI): half
@@ -903,6 +930,7 @@ fn store(
     end: usize,
     cut: bool,
     row: &mut Row,
+    needs: Needs,
 ) -> Result<(), &'static str> {
     use FieldParse::*;
     let text = &line[start..end];
@@ -989,7 +1017,8 @@ fn store(
                 row.set(Col::FrontendTls.index(), Value::Bool(tls));
             }
         }
-        Request => read_request(line, start, end, cut, row),
+        Request if needs.request_parts => read_request(line, start, end, cut, row),
+        Request => {}
         Flag => match text {
             b"0" => row.set(field.column, Value::Bool(false)),
             b"1" => row.set(field.column, Value::Bool(true)),
@@ -1283,7 +1312,7 @@ mod tests {
         let line = r#"::1:33976 [23/Nov/2026:20:24:29.958] fe_http~ be/s1 0/0/1/-1/1 200 +202 - SID=abc ---- 1/1/0/0/+1 0/3 {[::1]:8080|curl/7.88.1} {} "GET https://h:1/v6?a=1 HTTP/2.0""#;
         let mut row = Row::new(columns.specs.len());
         assert_eq!(
-            plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc(), &mut Trail::default()),
+            plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc(), Needs::ALL, &mut Trail::default()),
             Ok(Fit::Complete)
         );
         assert_eq!(text(line, &row, Col::ClientIp).as_deref(), Some("::1"));
@@ -1309,7 +1338,7 @@ mod tests {
         let (plan, columns) = plan(format);
         let mut row = Row::new(columns.specs.len());
         assert_eq!(
-            plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc(), &mut Trail::default()),
+            plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc(), Needs::ALL, &mut Trail::default()),
             Ok(Fit::Complete),
             "{line}"
         );
@@ -1359,7 +1388,7 @@ mod tests {
         let line = r#"127.0.0.1:35252 [23/Nov/2026:20:24:30.050] fe_http fe_http/<NOSRV> -1/-1/-1/-1/0 400 0 - - PR-- 1/1/0/0/0 0/0 "<BADREQ>""#;
         let mut row = Row::new(columns.specs.len());
         assert_eq!(
-            plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc(), &mut Trail::default()),
+            plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc(), Needs::ALL, &mut Trail::default()),
             Ok(Fit::Complete)
         );
         assert_eq!(row.get(Col::RequestHeaders.index()), Value::Null);
@@ -1373,7 +1402,7 @@ mod tests {
         let line = r#"127.0.0.1:1 [23/Nov/2026:20:24:30.050] fe be/s 0/0/0/1/1 200 9 - - ---- 1/1/0/0/0 0/0 "GET /ok?pad=aaaa"#;
         let mut row = Row::new(columns.specs.len());
         assert_eq!(
-            plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc(), &mut Trail::default()),
+            plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc(), Needs::ALL, &mut Trail::default()),
             Ok(Fit::Truncated)
         );
         assert_eq!(text(line, &row, Col::Path).as_deref(), Some("/ok"));
@@ -1387,7 +1416,7 @@ mod tests {
         let line = "127.0.0.1:1 [23/Nov/2026:20:24:30.050] fe be/s 1/0/12";
         let mut row = Row::new(columns.specs.len());
         assert_eq!(
-            plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc(), &mut Trail::default()),
+            plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc(), Needs::ALL, &mut Trail::default()),
             Ok(Fit::Truncated)
         );
         assert_eq!(row.get(Col::ConnectMs.index()), Value::Int(0));
@@ -1400,8 +1429,9 @@ mod tests {
         let line =
             "127.0.0.1:1 [23/Nov/2026:20:24:30.050] fe be/s 0/0/0/1/1 200 9 - - ---- 1/1/0/0/0 0/0 \"GET / HTTP/1.1\"";
         let mut row = Row::new(columns.specs.len());
-        let mismatch =
-            plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc(), &mut Trail::default()).unwrap_err();
+        let mismatch = plan
+            .read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc(), Needs::ALL, &mut Trail::default())
+            .unwrap_err();
         assert_eq!((mismatch.reason, mismatch.label), ("expected a number", "Tt"));
     }
 
@@ -1415,7 +1445,7 @@ mod tests {
         let line = r#"127.0.0.1 - - [23/Nov/2026:20:36:29 +0000] "GET /ok HTTP/1.1" 200 96 "" "" 47980 082 "fe_clf" "be_app" "app1" 0 0 0 3 3 ---- 2 2 1 1 +0 0 0 "" "SID=a" "127.0.0.1:18082" "corpus client" "text/plain""#;
         let mut row = Row::new(columns.specs.len());
         assert_eq!(
-            plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc(), &mut Trail::default()),
+            plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc(), Needs::ALL, &mut Trail::default()),
             Ok(Fit::Complete)
         );
         assert_eq!(text(line, &row, Col::Frontend).as_deref(), Some("fe_clf"));
@@ -1437,7 +1467,7 @@ mod tests {
         let line = r#""say "hi" now" 200"#;
         let mut row = Row::new(columns.specs.len());
         assert_eq!(
-            plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc(), &mut Trail::default()),
+            plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc(), Needs::ALL, &mut Trail::default()),
             Ok(Fit::Complete)
         );
         let extra = columns.specs.iter().position(|s| s.name == "var_txn_ua").unwrap();
@@ -1451,7 +1481,7 @@ mod tests {
         let line = "7F000001:CA38 6B04A3D8";
         let mut row = Row::new(columns.specs.len());
         assert_eq!(
-            plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc(), &mut Trail::default()),
+            plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc(), Needs::ALL, &mut Trail::default()),
             Ok(Fit::Complete)
         );
         assert_eq!(row.get(Col::ClientIp.index()), Value::Ipv4(0x7F00_0001));
@@ -1465,7 +1495,7 @@ mod tests {
         let line = "\"fe\"|\"\":\"\"|\"127.0.0.1\":8080|403";
         let mut row = Row::new(columns.specs.len());
         assert_eq!(
-            plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc(), &mut Trail::default()),
+            plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc(), Needs::ALL, &mut Trail::default()),
             Ok(Fit::Complete)
         );
         assert_eq!(row.get(Col::BackendSourcePort.index()), Value::Null);
@@ -1480,7 +1510,7 @@ mod tests {
         let line = "004A:0000:41C3 200";
         let mut row = Row::new(columns.specs.len());
         assert_eq!(
-            plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc(), &mut Trail::default()),
+            plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc(), Needs::ALL, &mut Trail::default()),
             Ok(Fit::Complete)
         );
         assert_eq!(row.get(Col::RequestCounter.index()), Value::Int(0x4A));
@@ -1493,11 +1523,14 @@ mod tests {
     fn empty_query_on_3x_vanishes_with_its_space() {
         let (plan, columns) = plan("%HP %HQ %ST");
         let mut row = Row::new(columns.specs.len());
-        assert_eq!(plan.read(b"/a 200", 0, &mut row, &mut LocalZone::utc(), &mut Trail::default()), Ok(Fit::Complete));
+        assert_eq!(
+            plan.read(b"/a 200", 0, &mut row, &mut LocalZone::utc(), Needs::ALL, &mut Trail::default()),
+            Ok(Fit::Complete)
+        );
         assert_eq!(row.get(Col::Status.index()), Value::Int(200));
         row.clear();
         assert_eq!(
-            plan.read(b"/a ?x=1 200", 0, &mut row, &mut LocalZone::utc(), &mut Trail::default()),
+            plan.read(b"/a ?x=1 200", 0, &mut row, &mut LocalZone::utc(), Needs::ALL, &mut Trail::default()),
             Ok(Fit::Complete)
         );
         assert_eq!(row.get(Col::Query.index()).bytes(b"/a ?x=1 200"), Some(&b"x=1"[..]));
