@@ -485,6 +485,9 @@ fn print_result(session: &Sql, query: &str, args: &QueryArgs) -> Result<ExitCode
     for (table, events, rejects) in session.skipped_lines() {
         eprintln!("note: table {table}: {events} event line(s) and {rejects} rejected line(s) are not rows");
     }
+    for (table, skipped) in session.skipped_inputs() {
+        eprintln!("note: table {table}: {skipped} input(s) not read: last written over a day before the time filter");
+    }
     let unread = session.unread_inputs();
     for problem in &unread {
         eprintln!("halake: error: {problem}");

@@ -53,6 +53,58 @@ fn a_dataset_exposes_its_partitions_as_columns() {
     assert_eq!(none, ["0"]);
 }
 
+/// A rotated log holds nothing newer than its last write: a query that asks for later
+/// times does not read it, says so, and answers as if it had.
+#[test]
+fn a_time_filter_skips_logs_last_written_before_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // The corpus lines are from 2026-11-23 20:36 UTC.
+    let written = |name: &str, unix_seconds: u64| {
+        let path = dir.path().join(name);
+        std::fs::copy(corpus("httplog.rsyslog.log"), &path).unwrap();
+        let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix_seconds);
+        std::fs::File::options().write(true).open(&path).unwrap().set_modified(time).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let rotated = written("haproxy.log.1", 1_795_467_600); // 2026-11-23T21:00:00Z
+    let current = written("haproxy.log", 1_795_996_800); // 2026-11-30T00:00:00Z
+    let query = |filter: &str| {
+        let text = format!("SELECT count(*) FROM logs WHERE {filter}");
+        let output = halake(&["sql", &text, &rotated, &current, "--format", "csv"]);
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let count = String::from_utf8(output.stdout).unwrap().lines().nth(1).unwrap().to_string();
+        (count, String::from_utf8(output.stderr).unwrap())
+    };
+    let skipped = "1 input(s) not read: last written over a day before the time filter";
+
+    for filter in [
+        "request_time >= '2026-11-25'",
+        "TIMESTAMP '2026-11-25 00:00:00' < accept_time",
+        "syslog_time BETWEEN '2026-11-25' AND '2026-12-01'",
+        "request_time > '2026-11-25' AND status = 200",
+    ] {
+        let (count, notes) = query(filter);
+        assert_eq!(count, "0", "{filter}");
+        assert!(notes.contains(skipped), "{filter}: {notes}");
+    }
+    // Within a day of the rotated file's last write, or no lower bound: both are read.
+    let (one_day_later, notes) = query("request_time >= '2026-11-24 20:00:00'");
+    assert_eq!((one_day_later.as_str(), notes.contains("not read")), ("0", false));
+    let (all, notes) = query("request_time >= '2026-11-23' OR status = 200");
+    let (per_file, _) = query("request_time >= '2026-11-23' AND source_file LIKE '%.1'");
+    assert!(!notes.contains("not read"), "{notes}");
+    assert_eq!(all.parse::<u64>().unwrap(), 2 * per_file.parse::<u64>().unwrap());
+    assert!(per_file.parse::<u64>().unwrap() > 100, "{per_file}");
+
+    // The skipped file is not read at all: one whose last write (backdated) contradicts
+    // its lines gives none of them.
+    let backdated = written("haproxy.log.2", 1_793_491_200); // 2026-11-01T00:00:00Z
+    let text = "SELECT count(*) FROM logs WHERE request_time >= '2026-11-23'";
+    let output = halake(&["sql", text, &backdated, &current, "--format", "csv"]);
+    assert_eq!(String::from_utf8(output.stdout).unwrap().lines().nth(1), Some(per_file.as_str()));
+    assert!(String::from_utf8(output.stderr).unwrap().contains(skipped));
+}
+
 #[test]
 fn limit_projection_and_extra_tables() {
     let log = corpus("httplog.rsyslog.log");

@@ -3,8 +3,11 @@
 //! A scan splits the inputs into the convert pipeline's newline-aligned chunks and
 //! deals them out to the query's partitions, which parse them on blocking threads in
 //! parallel. Only the columns the query reads are built, and a partition stops as soon
-//! as the query stops asking (a `LIMIT` that is satisfied drops the stream).
+//! as the query stops asking (a `LIMIT` that is satisfied drops the stream). A filter
+//! that asks for times from some instant on skips the files last written well before it
+//! (the rotated months of an archive), unread.
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -12,18 +15,19 @@ use std::sync::{Arc, Mutex};
 use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
 use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::ScalarValue;
 use datafusion::error::Result;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
-use datafusion::logical_expr::{Expr, TableType};
+use datafusion::logical_expr::{Between, BinaryExpr, Expr, Operator, TableProviderFilterPushDown, TableType};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::stream::RecordBatchReceiverStreamBuilder;
 use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
 
-use crate::input::{InputPath, Opened, count_lines};
+use crate::input::{InputPath, Opened, count_lines, modified_ms};
 use crate::parse::Catalogue;
 use crate::parse::date::LocalZone;
 use crate::pipeline::{ChunkJob, ParseContext, parse_chunk};
-use crate::schema;
+use crate::schema::{self, Col};
 
 /// Lines the scans of a log table read that are not rows (events, rejects), and inputs
 /// they could not read to the end, for the notes after a query: the user should know
@@ -35,6 +39,8 @@ pub struct ScanCounts {
     /// One message per input that failed (unreadable, corrupt, truncated while read): the
     /// query answers over what came before, as a conversion keeps it.
     unread: Mutex<Vec<String>>,
+    /// Inputs (by position) that a time filter let the scans skip.
+    skipped: Mutex<BTreeSet<usize>>,
 }
 
 impl ScanCounts {
@@ -43,6 +49,12 @@ impl ScanCounts {
         self.events.store(0, Ordering::Relaxed);
         self.rejects.store(0, Ordering::Relaxed);
         self.unread.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clear();
+        self.skipped.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clear();
+    }
+
+    /// How many inputs the last statement's time filters let it skip.
+    pub fn skipped_inputs(&self) -> usize {
+        self.skipped.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).len()
     }
 
     /// The inputs the last statement could not read completely, and why.
@@ -106,13 +118,29 @@ impl TableProvider for LogTable {
         TableType::Base
     }
 
+    /// Time filters choose the files; DataFusion still applies them to every row.
+    fn supports_filters_pushdown(&self, filters: &[&Expr]) -> Result<Vec<TableProviderFilterPushDown>> {
+        Ok(filters
+            .iter()
+            .map(|filter| match earliest_time(filter) {
+                Some(_) => TableProviderFilterPushDown::Inexact,
+                None => TableProviderFilterPushDown::Unsupported,
+            })
+            .collect())
+    }
+
     async fn scan(
         &self,
         state: &dyn Session,
         projection: Option<&Vec<usize>>,
-        _filters: &[Expr],
+        filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
+        let skip = match filters.iter().filter_map(earliest_time).max() {
+            Some(since_micros) => self.written_before(since_micros),
+            None => vec![false; self.shared.inputs.len()],
+        };
+        let skip: Arc<[bool]> = skip.into();
         let projection: Vec<usize> = match projection {
             Some(columns) => columns.clone(),
             None => (0..self.schema.fields().len()).collect(),
@@ -125,12 +153,75 @@ impl TableProvider for LogTable {
                     shared: self.shared.clone(),
                     schema: projected.clone(),
                     projection: projection.clone(),
+                    skip: skip.clone(),
                     part,
                     count,
                 }) as Arc<dyn PartitionStream>
             })
             .collect();
         Ok(Arc::new(StreamingTableExec::try_new(projected, partitions, None, [], false, limit)?))
+    }
+}
+
+impl LogTable {
+    /// Which inputs were last written more than [`CLOCK_SLACK_MS`] before `since_micros`,
+    /// and so hold no row from then on; they are counted as skipped.
+    fn written_before(&self, since_micros: i64) -> Vec<bool> {
+        let skip: Vec<bool> = self
+            .shared
+            .inputs
+            .iter()
+            .map(|input| match input {
+                InputPath::File(path) => std::fs::metadata(path).is_ok_and(|metadata| {
+                    (modified_ms(&metadata) + CLOCK_SLACK_MS).saturating_mul(1000) < since_micros
+                }),
+                InputPath::Stdin => false,
+            })
+            .collect();
+        let mut skipped = self.shared.counts.skipped.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        skipped.extend(skip.iter().enumerate().filter(|(_, skip)| **skip).map(|(index, _)| index));
+        skip
+    }
+}
+
+/// HAProxy writes a line when its session ends, so no time in it is later than its
+/// file's last write, unless the clock of the host that logged it was ahead of the
+/// syslog host's, or `--timezone` is wrong: a day covers both.
+const CLOCK_SLACK_MS: i64 = 86_400_000;
+
+/// The earliest time (µs since the epoch) a row can have and pass `filter`, when the
+/// filter bounds one of the row's times from below: `request_time >= TIMESTAMP '...'`,
+/// `>`, `BETWEEN`, the literal on either side, or such a bound within an `AND`.
+fn earliest_time(filter: &Expr) -> Option<i64> {
+    let is_time = |expr: &Expr| match expr {
+        Expr::Column(column) => {
+            [Col::RequestTime, Col::AcceptTime, Col::SyslogTime].iter().any(|time| column.name == time.name())
+        }
+        _ => false,
+    };
+    match filter {
+        Expr::BinaryExpr(BinaryExpr { left, op: Operator::And, right }) => {
+            earliest_time(left).into_iter().chain(earliest_time(right)).max()
+        }
+        Expr::BinaryExpr(BinaryExpr { left, op, right }) => match op {
+            Operator::GtEq | Operator::Gt if is_time(left) => micros(right),
+            Operator::LtEq | Operator::Lt if is_time(right) => micros(left),
+            _ => None,
+        },
+        Expr::Between(Between { expr, negated: false, low, .. }) if is_time(expr) => micros(low),
+        _ => None,
+    }
+}
+
+/// A timestamp literal in µs since the epoch.
+fn micros(expr: &Expr) -> Option<i64> {
+    let Expr::Literal(value, _) = expr else { return None };
+    match value {
+        ScalarValue::TimestampSecond(Some(v), _) => v.checked_mul(1_000_000),
+        ScalarValue::TimestampMillisecond(Some(v), _) => v.checked_mul(1000),
+        ScalarValue::TimestampMicrosecond(Some(v), _) => Some(*v),
+        ScalarValue::TimestampNanosecond(Some(v), _) => Some(v / 1000),
+        _ => None,
     }
 }
 
@@ -142,6 +233,8 @@ struct LogPartition {
     shared: Arc<Shared>,
     schema: SchemaRef,
     projection: Vec<usize>,
+    /// Per input: left unread (see [`LogTable::written_before`]).
+    skip: Arc<[bool]>,
     part: usize,
     count: usize,
 }
@@ -155,9 +248,10 @@ impl PartitionStream for LogPartition {
         let mut builder = RecordBatchReceiverStreamBuilder::new(self.schema.clone(), 2);
         let sender = builder.tx();
         let (shared, projection, part, count) = (self.shared.clone(), self.projection.clone(), self.part, self.count);
+        let skip = self.skip.clone();
         builder.spawn_blocking(move || {
             let send = |batch| sender.blocking_send(Ok(batch)).is_ok();
-            scan_partition(&shared, projection, part, count, send)
+            scan_partition(&shared, projection, &skip, part, count, send)
         });
         builder.build()
     }
@@ -168,6 +262,7 @@ impl PartitionStream for LogPartition {
 fn scan_partition(
     shared: &Shared,
     projection: Vec<usize>,
+    skip: &[bool],
     part: usize,
     count: usize,
     mut send: impl FnMut(arrow::record_batch::RecordBatch) -> bool,
@@ -183,7 +278,7 @@ fn scan_partition(
     };
     let mut chunk_index = 0usize;
     for (index, input) in shared.inputs.iter().enumerate() {
-        if matches!(input, InputPath::Stdin) && index % count != part {
+        if skip[index] || (matches!(input, InputPath::Stdin) && index % count != part) {
             continue;
         }
         let opened = match Opened::open(input) {
@@ -246,4 +341,31 @@ fn scan_partition(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::prelude::{col, lit};
+
+    #[test]
+    fn only_a_lower_bound_on_a_time_chooses_files() {
+        let instant = |ms: i64| lit(ScalarValue::TimestampMillisecond(Some(ms), Some("UTC".into())));
+        assert_eq!(earliest_time(&col("request_time").gt_eq(instant(5))), Some(5000));
+        assert_eq!(earliest_time(&instant(5).lt(col("syslog_time"))), Some(5000));
+        assert_eq!(earliest_time(&col("accept_time").between(instant(5), instant(9))), Some(5000));
+        let both = col("request_time").gt(instant(5)).and(col("accept_time").gt(instant(7)));
+        assert_eq!(earliest_time(&both), Some(7000));
+        // Upper bounds, alternatives, negations and other columns say nothing of a start.
+        for filter in [
+            col("request_time").lt(instant(5)),
+            instant(5).gt_eq(col("request_time")),
+            col("request_time").gt(instant(5)).or(col("status").eq(lit(200))),
+            col("request_time").not_between(instant(5), instant(9)),
+            col("total_ms").gt_eq(lit(5)),
+            col("request_time").gt_eq(lit("2026-11-23")),
+        ] {
+            assert_eq!(earliest_time(&filter), None, "{filter}");
+        }
+    }
 }

@@ -178,6 +178,16 @@ impl Sql {
         self.counts.iter().flat_map(|(_, counts)| counts.unread()).collect()
     }
 
+    /// For each raw log table the last statement read: how many inputs its time filters
+    /// let it skip.
+    pub fn skipped_inputs(&self) -> Vec<(String, usize)> {
+        self.counts
+            .iter()
+            .map(|(name, counts)| (name.clone(), counts.skipped_inputs()))
+            .filter(|(_, skipped)| *skipped > 0)
+            .collect()
+    }
+
     /// For each raw log table read so far: lines that were not rows (events, rejects).
     pub fn skipped_lines(&self) -> Vec<(String, u64, u64)> {
         self.counts
