@@ -190,8 +190,9 @@ impl BatchBuilder {
             "a value outside the columns its format fills would be lost"
         );
         let rows = self.rows;
-        // Any slice of an ASCII line is UTF-8: one check per line rather than per value.
-        let ascii = line.is_ascii();
+        // Any slice of an ASCII line is UTF-8: one check per line rather than per value,
+        // and none for a row whose columns hold no text of the line.
+        let mut ascii = None;
         for &column in columns {
             let Some(slot) = self.slots[column] else { continue };
             let builder = &mut self.builders[slot];
@@ -199,7 +200,7 @@ impl BatchBuilder {
             if behind > 0 {
                 builder.append_nulls(behind);
             }
-            append_value(builder, row.values[column], line, ascii, &mut self.scratch, &mut self.text);
+            append_value(builder, row.values[column], line, &mut ascii, &mut self.scratch, &mut self.text);
             self.filled[slot] = rows + 1;
         }
         self.rows += 1;
@@ -303,7 +304,7 @@ fn append_value(
     builder: &mut Builder,
     value: Value,
     line: &[u8],
-    ascii: bool,
+    ascii: &mut Option<bool>,
     scratch: &mut Vec<u8>,
     text: &mut String,
 ) {
@@ -366,26 +367,27 @@ fn append_value(
 
 /// The text of a value, as UTF-8 bytes. Encoded text is decoded unless that gives bytes
 /// that are not UTF-8, in which case it stays as HAProxy logged it. Invalid UTF-8 in raw
-/// text is replaced (the row's `invalid_utf8` says so). `ascii`: the line is ASCII.
+/// text is replaced (the row's `invalid_utf8` says so). `ascii`: whether the line is
+/// ASCII, once known.
 fn as_text<'a>(
     value: Value,
     line: &'a [u8],
-    ascii: bool,
+    ascii: &mut Option<bool>,
     scratch: &'a mut Vec<u8>,
     text: &'a mut String,
 ) -> Option<&'a [u8]> {
     match value {
         Value::Static(s) => Some(s.as_bytes()),
-        Value::Text { start, end } => Some(utf8(&line[start as usize..end as usize], ascii, text)),
+        Value::Text { start, end } => Some(utf8(&line[start as usize..end as usize], line, ascii, text)),
         Value::Encoded { start, end } => {
             let raw = &line[start as usize..end as usize];
             if memchr::memchr(b'#', raw).is_none() {
-                return Some(utf8(raw, ascii, text));
+                return Some(utf8(raw, line, ascii, text));
             }
             decode_hash_escapes(raw, scratch);
             match std::str::from_utf8(scratch) {
                 Ok(decoded) => Some(decoded.as_bytes()),
-                Err(_) => Some(utf8(raw, ascii, text)),
+                Err(_) => Some(utf8(raw, line, ascii, text)),
             }
         }
         Value::Ipv4(v) => {
@@ -407,8 +409,8 @@ fn as_text<'a>(
     }
 }
 
-fn utf8<'a>(bytes: &'a [u8], ascii: bool, text: &'a mut String) -> &'a [u8] {
-    if ascii || std::str::from_utf8(bytes).is_ok() {
+fn utf8<'a>(bytes: &'a [u8], line: &[u8], ascii: &mut Option<bool>, text: &'a mut String) -> &'a [u8] {
+    if *ascii.get_or_insert_with(|| line.is_ascii()) || std::str::from_utf8(bytes).is_ok() {
         return bytes;
     }
     text.clear();
