@@ -486,7 +486,9 @@ fn print_result(session: &Sql, query: &str, args: &QueryArgs) -> Result<ExitCode
         eprintln!("note: table {table}: {events} event line(s) and {rejects} rejected line(s) are not rows");
     }
     for (table, skipped) in session.skipped_inputs() {
-        eprintln!("note: table {table}: {skipped} input(s) not read: last written over a day before the time filter");
+        eprintln!(
+            "note: table {table}: {skipped} input(s) not read: last written over two days before the time filter"
+        );
     }
     let unread = session.unread_inputs();
     for problem in &unread {

@@ -75,21 +75,21 @@ fn a_time_filter_skips_logs_last_written_before_it() {
         let count = String::from_utf8(output.stdout).unwrap().lines().nth(1).unwrap().to_string();
         (count, String::from_utf8(output.stderr).unwrap())
     };
-    let skipped = "1 input(s) not read: last written over a day before the time filter";
+    let skipped = "1 input(s) not read: last written over two days before the time filter";
 
     for filter in [
-        "request_time >= '2026-11-25'",
-        "TIMESTAMP '2026-11-25 00:00:00' < accept_time",
-        "syslog_time BETWEEN '2026-11-25' AND '2026-12-01'",
-        "request_time > '2026-11-25' AND status = 200",
+        "request_time >= '2026-11-26'",
+        "TIMESTAMP '2026-11-26 00:00:00' < accept_time",
+        "syslog_time BETWEEN '2026-11-26' AND '2026-12-01'",
+        "request_time > '2026-11-26' AND status = 200",
     ] {
         let (count, notes) = query(filter);
         assert_eq!(count, "0", "{filter}");
         assert!(notes.contains(skipped), "{filter}: {notes}");
     }
-    // Within a day of the rotated file's last write, or no lower bound: both are read.
-    let (one_day_later, notes) = query("request_time >= '2026-11-24 20:00:00'");
-    assert_eq!((one_day_later.as_str(), notes.contains("not read")), ("0", false));
+    // Within two days of the rotated file's last write, or no lower bound: both are read.
+    let (two_days_later, notes) = query("request_time >= '2026-11-25 20:00:00'");
+    assert_eq!((two_days_later.as_str(), notes.contains("not read")), ("0", false));
     let (all, notes) = query("request_time >= '2026-11-23' OR status = 200");
     let (per_file, _) = query("request_time >= '2026-11-23' AND source_file LIKE '%.1'");
     assert!(!notes.contains("not read"), "{notes}");
@@ -103,6 +103,16 @@ fn a_time_filter_skips_logs_last_written_before_it() {
     let output = halake(&["sql", text, &backdated, &current, "--format", "csv"]);
     assert_eq!(String::from_utf8(output.stdout).unwrap().lines().nth(1), Some(per_file.as_str()));
     assert!(String::from_utf8(output.stderr).unwrap().contains(skipped));
+    // Planning alone skips nothing.
+    let explain = halake(&["sql", &format!("EXPLAIN {text}"), &backdated, &current]);
+    assert!(!String::from_utf8(explain.stderr).unwrap().contains("not read"));
+
+    // A time from before HAProxy existed is a placeholder (an archive's, a build's), not
+    // a last write: the file is read.
+    let placeholder = written("haproxy.log.3", 315_532_800); // 1980-01-01, as zip stores it
+    let output = halake(&["sql", text, &placeholder, &current, "--format", "csv"]);
+    let expected = (2 * per_file.parse::<u64>().unwrap()).to_string();
+    assert_eq!(String::from_utf8(output.stdout).unwrap().lines().nth(1), Some(expected.as_str()));
 }
 
 #[test]

@@ -39,7 +39,7 @@ pub struct ScanCounts {
     /// One message per input that failed (unreadable, corrupt, truncated while read): the
     /// query answers over what came before, as a conversion keeps it.
     unread: Mutex<Vec<String>>,
-    /// Inputs (by position) that a time filter let the scans skip.
+    /// Inputs (by position) that a time filter let a scan skip.
     skipped: Mutex<BTreeSet<usize>>,
 }
 
@@ -52,7 +52,7 @@ impl ScanCounts {
         self.skipped.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clear();
     }
 
-    /// How many inputs the last statement's time filters let it skip.
+    /// How many inputs the time filters of the last run's scans let one of them skip.
     pub fn skipped_inputs(&self) -> usize {
         self.skipped.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).len()
     }
@@ -164,30 +164,35 @@ impl TableProvider for LogTable {
 }
 
 impl LogTable {
-    /// Which inputs were last written more than [`CLOCK_SLACK_MS`] before `since_micros`,
-    /// and so hold no row from then on; they are counted as skipped.
+    /// Which inputs are regular files last written more than [`CLOCK_SLACK_MS`] before
+    /// `since_micros`, and so hold no row from then on.
     fn written_before(&self, since_micros: i64) -> Vec<bool> {
-        let skip: Vec<bool> = self
-            .shared
+        self.shared
             .inputs
             .iter()
             .map(|input| match input {
                 InputPath::File(path) => std::fs::metadata(path).is_ok_and(|metadata| {
-                    (modified_ms(&metadata) + CLOCK_SLACK_MS).saturating_mul(1000) < since_micros
+                    let modified = modified_ms(&metadata);
+                    // A pipe's time says nothing of what will come through it; a time
+                    // before HAProxy existed is a placeholder (unknown, or clamped by an
+                    // archive or a reproducible build), not a last write.
+                    metadata.is_file()
+                        && modified >= FIRST_HAPROXY_RELEASE_MS
+                        && (modified + CLOCK_SLACK_MS).saturating_mul(1000) < since_micros
                 }),
                 InputPath::Stdin => false,
             })
-            .collect();
-        let mut skipped = self.shared.counts.skipped.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        skipped.extend(skip.iter().enumerate().filter(|(_, skip)| **skip).map(|(index, _)| index));
-        skip
+            .collect()
     }
 }
 
 /// HAProxy writes a line when its session ends, so no time in it is later than its
 /// file's last write, unless the clock of the host that logged it was ahead of the
-/// syslog host's, or `--timezone` is wrong: a day covers both.
-const CLOCK_SLACK_MS: i64 = 86_400_000;
+/// syslog host's, or `--timezone` is wrong (by up to 26 hours): two days cover both.
+const CLOCK_SLACK_MS: i64 = 2 * 86_400_000;
+
+/// 2001-12-16, HAProxy 1.0.
+const FIRST_HAPROXY_RELEASE_MS: i64 = 1_008_460_800_000;
 
 /// The earliest time (µs since the epoch) a row can have and pass `filter`, when the
 /// filter bounds one of the row's times from below: `request_time >= TIMESTAMP '...'`,
@@ -249,6 +254,11 @@ impl PartitionStream for LogPartition {
         let sender = builder.tx();
         let (shared, projection, part, count) = (self.shared.clone(), self.projection.clone(), self.part, self.count);
         let skip = self.skip.clone();
+        if part == 0 {
+            // Counted when run (not when only planned, as by EXPLAIN), once per scan.
+            let mut skipped = shared.counts.skipped.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            skipped.extend(skip.iter().enumerate().filter(|(_, skip)| **skip).map(|(index, _)| index));
+        }
         builder.spawn_blocking(move || {
             let send = |batch| sender.blocking_send(Ok(batch)).is_ok();
             scan_partition(&shared, projection, &skip, part, count, send)

@@ -178,8 +178,8 @@ impl Sql {
         self.counts.iter().flat_map(|(_, counts)| counts.unread()).collect()
     }
 
-    /// For each raw log table the last statement read: how many inputs its time filters
-    /// let it skip.
+    /// For each raw log table the last run read: how many inputs a time filter let one
+    /// of its scans skip.
     pub fn skipped_inputs(&self) -> Vec<(String, usize)> {
         self.counts
             .iter()
