@@ -468,6 +468,10 @@ impl Plan {
                 label: field.label,
             });
             match stored.and_then(|()| self.read_steps(index + 1, close + 1, true, line, row, zone, needs, trail)) {
+                // A later quote is believed only when the rest of the line then reads to
+                // the end of the format: a line that stops early after it is likelier
+                // one that does not fit than a value with a quote in it, then cut.
+                Ok(Fit::Truncated) if first_mismatch.is_some() => from = close + 1,
                 Ok(fit) => return Ok(fit),
                 Err(mismatch) => {
                     first_mismatch.get_or_insert(mismatch);
@@ -1473,6 +1477,20 @@ mod tests {
         let extra = columns.specs.iter().position(|s| s.name == "var_txn_ua").unwrap();
         assert_eq!(row.get(extra).bytes(line.as_bytes()), Some(&b"say \"hi\" now"[..]));
         assert_eq!(row.get(Col::Status.index()), Value::Int(200));
+    }
+
+    /// The right end fails further on, and a later quote would take the rest of the line
+    /// for a cut value: the line does not fit, it is not a truncated row.
+    #[test]
+    fn a_later_quote_does_not_turn_a_misfit_into_a_cut_line() {
+        let (plan, columns) = plan(r#"%{+Q}[var(txn.ua)] %ST %b"#);
+        let line = r#""say" x200 be ""#;
+        let mut row = Row::new(columns.specs.len());
+        assert_eq!(
+            plan.read(line.as_bytes(), 0, &mut row, &mut LocalZone::utc(), Needs::ALL, &mut Trail::default())
+                .map_err(|mismatch| mismatch.reason),
+            Err("expected a number")
+        );
     }
 
     #[test]
