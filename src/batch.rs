@@ -8,12 +8,13 @@ use std::fmt::Write as _;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
-use arrow::array::{ArrayBuilder, AsArray, NullBufferBuilder};
 use arrow::array::{
     ArrayRef, BinaryBuilder, BooleanBuilder, DictionaryArray, Int16Builder, Int32Array, Int32Builder, Int64Builder,
-    ListArray, ListBuilder, StringArray, StringBuilder, TimestampMicrosecondBuilder, TimestampMillisecondBuilder,
-    UInt8Builder, UInt64Builder,
+    ListArray, ListBuilder, StringArray, TimestampMicrosecondBuilder, TimestampMillisecondBuilder, UInt8Builder,
+    UInt64Builder,
 };
+use arrow::array::{AsArray, NullBufferBuilder};
+use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{DataType, Field, Int32Type, SchemaRef, UInt8Type};
 use arrow::error::ArrowError;
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
@@ -234,13 +235,16 @@ impl BatchBuilder {
 }
 
 /// Dictionary-encoded text. Neighbouring rows mostly repeat a value (the same format,
-/// host, frontend, method), so the last value is checked before the hash map.
+/// host, frontend, method), so the last value is checked before the hash table. Each
+/// distinct value is stored once, in the array's own value buffer, and the table holds
+/// only keys: a new value costs no allocation of its own.
 struct DictionaryColumn {
     keys: Vec<i32>,
     valid: NullBufferBuilder,
-    values: StringBuilder,
-    lookup: hashbrown::HashMap<Box<[u8]>, i32>,
-    last: Vec<u8>,
+    /// The distinct values, in key order.
+    offsets: Vec<i32>,
+    bytes: Vec<u8>,
+    table: hashbrown::HashTable<i32>,
     last_key: Option<i32>,
 }
 
@@ -249,35 +253,43 @@ impl DictionaryColumn {
         DictionaryColumn {
             keys: Vec::with_capacity(capacity),
             valid: NullBufferBuilder::new(capacity),
-            values: StringBuilder::new(),
-            lookup: hashbrown::HashMap::new(),
-            last: Vec::new(),
+            offsets: vec![0],
+            bytes: Vec::new(),
+            table: hashbrown::HashTable::new(),
             last_key: None,
         }
     }
 
     /// `bytes` are UTF-8 (see [`as_text`]).
-    fn append_value(&mut self, bytes: &[u8]) {
-        let key = match self.last_key {
-            Some(key) if same_bytes(&self.last, bytes) => key,
+    fn append_value(&mut self, value: &[u8]) {
+        let DictionaryColumn { keys, valid, offsets, bytes, table, last_key } = self;
+        let stored = |key: i32| {
+            let key = key as usize;
+            &bytes[offsets[key] as usize..offsets[key + 1] as usize]
+        };
+        let key = match *last_key {
+            Some(key) if same_bytes(stored(key), value) => key,
             _ => {
-                let key = match self.lookup.get(bytes) {
+                let hash = name_hash(value);
+                let key = match table.find(hash, |&key| same_bytes(stored(key), value)) {
                     Some(&key) => key,
                     None => {
-                        let key = self.values.len() as i32;
-                        self.values.append_value(String::from_utf8_lossy(bytes));
-                        self.lookup.insert(bytes.into(), key);
+                        let key = offsets.len() as i32 - 1;
+                        bytes.extend_from_slice(value);
+                        offsets.push(bytes.len() as i32);
+                        table.insert_unique(hash, key, |&key| {
+                            let key = key as usize;
+                            name_hash(&bytes[offsets[key] as usize..offsets[key + 1] as usize])
+                        });
                         key
                     }
                 };
-                self.last.clear();
-                self.last.extend_from_slice(bytes);
-                self.last_key = Some(key);
+                *last_key = Some(key);
                 key
             }
         };
-        self.keys.push(key);
-        self.valid.append_non_null();
+        keys.push(key);
+        valid.append_non_null();
     }
 
     fn append_nulls(&mut self, n: usize) {
@@ -288,16 +300,65 @@ impl DictionaryColumn {
     fn finish(&mut self) -> Result<ArrayRef, ArrowError> {
         let keys = std::mem::replace(&mut self.keys, Vec::with_capacity(BATCH_ROWS));
         let keys = Int32Array::new(keys.into(), self.valid.finish());
-        let values = Arc::new(self.values.finish());
-        self.lookup.clear();
+        let offsets = std::mem::replace(&mut self.offsets, vec![0]);
+        let values =
+            StringArray::try_new(OffsetBuffer::new(offsets.into()), std::mem::take(&mut self.bytes).into(), None)?;
+        self.table.clear();
         self.last_key = None;
-        Ok(Arc::new(DictionaryArray::<Int32Type>::try_new(keys, values)?))
+        Ok(Arc::new(DictionaryArray::<Int32Type>::try_new(keys, Arc::new(values))?))
     }
 }
 
-/// Equality of short names without a call to memcmp, which costs more than the compare.
+/// Equality of short names, eight bytes at a time, without a call to memcmp (which
+/// costs more than the compare).
 fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if n < 8 {
+        return a.iter().zip(b).all(|(x, y)| x == y);
+    }
+    let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().expect("8 bytes"));
+    let mut at = 0;
+    while at + 8 < n {
+        if word(a, at) != word(b, at) {
+            return false;
+        }
+        at += 8;
+    }
+    // The last word overlaps the one before when the length is not a multiple of 8.
+    word(a, n - 8) == word(b, n - 8)
+}
+
+/// A hash of a short name, a word at a time: the dictionary's names are a few to a few
+/// dozen bytes, where a general-purpose hasher spends more on setup than on the bytes.
+fn name_hash(bytes: &[u8]) -> u64 {
+    const MULTIPLIER: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mix = |state: u64, word: u64| {
+        let product = u128::from(state ^ word) * u128::from(MULTIPLIER);
+        (product as u64) ^ ((product >> 64) as u64)
+    };
+    let n = bytes.len();
+    let mut state = n as u64;
+    // Words may overlap (the last one, or both halves of a short name): no byte is
+    // copied into a padded buffer, which would cost a call to memcpy.
+    if n >= 8 {
+        let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
+        let mut at = 0;
+        while at + 8 < n {
+            state = mix(state, word(at));
+            at += 8;
+        }
+        state = mix(state, word(n - 8));
+    } else if n >= 4 {
+        let half = |at: usize| u64::from(u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes")));
+        state = mix(state, half(0) | half(n - 4) << 32);
+    } else if n > 0 {
+        state = mix(state, u64::from(bytes[0]) | u64::from(bytes[n / 2]) << 8 | u64::from(bytes[n - 1]) << 16);
+    }
+    // hashbrown takes its 7-bit tag from the top bits and the bucket from the low ones.
+    mix(state, MULTIPLIER)
 }
 
 fn append_value(
@@ -428,6 +489,47 @@ mod tests {
     use crate::parse::{Catalogue, LineParser, Outcome};
     use crate::schema::Col;
     use arrow::array::Array;
+
+    #[test]
+    fn names_compare_and_hash_equal_exactly_when_their_bytes_do() {
+        let base: Vec<u8> = (0..40).map(|i| b'a' + i % 26).collect();
+        for len in 0..base.len() {
+            let name = &base[..len];
+            let copy = name.to_vec();
+            assert!(same_bytes(name, &copy));
+            assert!(!same_bytes(name, &base[..len + 1]));
+            for at in 0..len {
+                let mut other = name.to_vec();
+                other[at] ^= 1;
+                assert!(!same_bytes(name, &other), "length {len}, byte {at}");
+                // Not a guarantee of a hash, but these one-bit changes must all be seen.
+                assert_ne!(name_hash(name), name_hash(&other), "length {len}, byte {at}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_dictionary_stores_each_name_once_in_first_seen_order() {
+        let mut column = DictionaryColumn::new(4);
+        let names: [&[u8]; 7] = [b"be_app", b"be_api", b"be_app", b"", b"backend_with_a_long_name", b"be_api", b""];
+        for name in names {
+            column.append_value(name);
+        }
+        column.append_nulls(1);
+        let array = column.finish().unwrap();
+        let dictionary = array.as_dictionary::<Int32Type>();
+        let values = dictionary.values().as_string::<i32>();
+        assert_eq!(values.iter().flatten().collect::<Vec<_>>(), ["be_app", "be_api", "", "backend_with_a_long_name"]);
+        let read: Vec<Option<&str>> =
+            dictionary.keys().iter().map(|key| key.map(|k| values.value(k as usize))).collect();
+        let expected: Vec<Option<&str>> =
+            names.iter().map(|n| Some(std::str::from_utf8(n).unwrap())).chain([None]).collect();
+        assert_eq!(read, expected);
+        // The next batch starts a new dictionary.
+        column.append_value(b"be_api");
+        let array = column.finish().unwrap();
+        assert_eq!(array.as_dictionary::<Int32Type>().values().len(), 1);
+    }
 
     #[test]
     fn decoded_termination_columns_share_the_state_bytes() {
