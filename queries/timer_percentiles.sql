@@ -24,13 +24,16 @@ WITH counted AS (
 ),
 -- Every timer's distribution in one pass over the logs: (timer, value, count), then
 -- running totals, and for each step the smallest value whose running total reaches it.
+-- Each request meets the four timer numbers in a cross join, which builds its first
+-- side: the four numbers, not the logs (and no per-row arrays, as unnest would need).
 distribution AS (
     SELECT timer, value, count(*) AS c
     FROM (
         SELECT
-            unnest(make_array(1, 2, 3, 4)) AS timer,
-            unnest(make_array(req_time, conn_time, resp_time, data_time)) AS value
-        FROM counted
+            timer,
+            CASE timer WHEN 1 THEN req_time WHEN 2 THEN conn_time WHEN 3 THEN resp_time ELSE data_time END AS value
+        FROM (VALUES (1), (2), (3), (4)) AS timers(timer)
+        CROSS JOIN counted
     ) AS long
     GROUP BY timer, value
 ),
