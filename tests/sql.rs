@@ -115,6 +115,24 @@ fn a_time_filter_skips_logs_last_written_before_it() {
     assert_eq!(String::from_utf8(output.stdout).unwrap().lines().nth(1), Some(expected.as_str()));
 }
 
+/// A raw scan says about how many rows it holds (from the files' sizes), so a join keeps
+/// a small table, not the logs, in memory: a cross join holds its first side.
+#[test]
+fn joins_hold_the_small_side_not_the_logs() {
+    let log = corpus("httplog.rsyslog.log");
+    let query = "SELECT count(*) FROM logs CROSS JOIN (VALUES (1), (2)) AS t(x)";
+    let plan = sql(&[&format!("EXPLAIN {query}"), log.to_str().unwrap(), "--format", "csv"]);
+    let physical = &plan[plan.find("physical_plan").expect("a physical plan")..];
+    let held = physical.find("CrossJoinExec").expect("a cross join");
+    let values = physical[held..].find("DataSourceExec").expect("the values");
+    let logs = physical[held..].find("estimated_rows=").expect("the log scan, with its estimate");
+    assert!(values < logs, "{physical}");
+    // The estimate plans the query; the rows themselves answer it.
+    let rows = csv_rows(&["SELECT count(*) FROM logs", log.to_str().unwrap()]);
+    let joined = csv_rows(&[query, log.to_str().unwrap()]);
+    assert_eq!(joined[0].parse::<usize>().unwrap(), 2 * rows[0].parse::<usize>().unwrap());
+}
+
 #[test]
 fn limit_projection_and_extra_tables() {
     let log = corpus("httplog.rsyslog.log");

@@ -15,15 +15,18 @@ use std::sync::{Arc, Mutex};
 use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
 use datafusion::catalog::{Session, TableProvider};
-use datafusion::common::ScalarValue;
+use datafusion::common::stats::Precision;
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::common::{ScalarValue, Statistics};
 use datafusion::error::Result;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::{Between, BinaryExpr, Expr, Operator, TableProviderFilterPushDown, TableType};
-use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_plan::stream::RecordBatchReceiverStreamBuilder;
 use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
+use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
 
-use crate::input::{InputPath, Opened, count_lines, modified_ms};
+use crate::input::{InputPath, Opened, count_lines, modified_ms, plain_size};
 use crate::parse::Catalogue;
 use crate::parse::date::LocalZone;
 use crate::pipeline::{ChunkJob, ParseContext, parse_chunk};
@@ -159,11 +162,28 @@ impl TableProvider for LogTable {
                 }) as Arc<dyn PartitionStream>
             })
             .collect();
-        Ok(Arc::new(StreamingTableExec::try_new(projected, partitions, None, [], false, limit)?))
+        let scan = Arc::new(StreamingTableExec::try_new(projected, partitions, None, [], false, limit)?);
+        Ok(Arc::new(EstimatedScan { scan, rows: self.estimated_rows(&skip) }))
     }
 }
 
 impl LogTable {
+    /// About how many lines the inputs hold, from their sizes; None when one is a pipe.
+    fn estimated_rows(&self, skip: &[bool]) -> Option<usize> {
+        let mut bytes = 0u64;
+        for (input, skipped) in self.shared.inputs.iter().zip(skip) {
+            let InputPath::File(path) = input else { return None };
+            if *skipped {
+                continue;
+            }
+            bytes += match plain_size(path) {
+                Some(size) => size,
+                None => std::fs::metadata(path).map_or(0, |m| m.len()) * COMPRESSION_RATIO,
+            };
+        }
+        Some((bytes / LINE_BYTES) as usize)
+    }
+
     /// Which inputs are regular files last written more than [`CLOCK_SLACK_MS`] before
     /// `since_micros`, and so hold no row from then on.
     fn written_before(&self, since_micros: i64) -> Vec<bool> {
@@ -183,6 +203,77 @@ impl LogTable {
                 InputPath::Stdin => false,
             })
             .collect()
+    }
+}
+
+/// A typical HAProxy HTTP line with a syslog header, in bytes.
+const LINE_BYTES: u64 = 256;
+
+/// How much bigger logs are once gzip or zstd has been undone, roughly.
+const COMPRESSION_RATIO: u64 = 8;
+
+/// The scan with an estimate of its rows. Without one, DataFusion cannot tell months of
+/// logs from a four-row table, and may build a join's hash table (or hold a cross join's
+/// side) from the logs: a `timer_percentiles` written that way took 9.5 s instead of 1.8.
+#[derive(Debug)]
+struct EstimatedScan {
+    scan: Arc<StreamingTableExec>,
+    rows: Option<usize>,
+}
+
+impl DisplayAs for EstimatedScan {
+    fn fmt_as(&self, format: DisplayFormatType, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.scan.fmt_as(format, f)?;
+        match self.rows {
+            Some(rows) => write!(f, ", estimated_rows={rows}"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl ExecutionPlan for EstimatedScan {
+    fn name(&self) -> &str {
+        "LogScanExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        self.scan.properties()
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![]
+    }
+
+    fn with_new_children(self: Arc<Self>, _children: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>> {
+        Ok(self)
+    }
+
+    fn apply_expressions(
+        &self,
+        visit: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+    ) -> Result<TreeNodeRecursion> {
+        self.scan.apply_expressions(visit)
+    }
+
+    fn execute(&self, partition: usize, context: Arc<TaskContext>) -> Result<SendableRecordBatchStream> {
+        self.scan.execute(partition, context)
+    }
+
+    fn fetch(&self) -> Option<usize> {
+        self.scan.fetch()
+    }
+
+    fn partition_statistics(&self, partition: Option<usize>) -> Result<Arc<Statistics>> {
+        let mut statistics = Statistics::new_unknown(&self.schema());
+        if let Some(rows) = self.rows {
+            let parts = match partition {
+                Some(_) => self.properties().output_partitioning().partition_count().max(1),
+                None => 1,
+            };
+            let rows = self.fetch().map_or(rows, |limit| rows.min(limit)) / parts;
+            statistics.num_rows = Precision::Inexact(rows);
+        }
+        Ok(Arc::new(statistics))
     }
 }
 
