@@ -263,24 +263,17 @@ impl DictionaryColumn {
     /// `bytes` are UTF-8 (see [`as_text`]).
     fn append_value(&mut self, value: &[u8]) {
         let DictionaryColumn { keys, valid, offsets, bytes, table, last_key } = self;
-        let stored = |key: i32| {
-            let key = key as usize;
-            &bytes[offsets[key] as usize..offsets[key + 1] as usize]
-        };
         let key = match *last_key {
-            Some(key) if same_bytes(stored(key), value) => key,
+            Some(key) if same_bytes(stored(bytes, offsets, key), value) => key,
             _ => {
                 let hash = name_hash(value);
-                let key = match table.find(hash, |&key| same_bytes(stored(key), value)) {
+                let key = match table.find(hash, |&key| same_bytes(stored(bytes, offsets, key), value)) {
                     Some(&key) => key,
                     None => {
                         let key = offsets.len() as i32 - 1;
                         bytes.extend_from_slice(value);
                         offsets.push(bytes.len() as i32);
-                        table.insert_unique(hash, key, |&key| {
-                            let key = key as usize;
-                            name_hash(&bytes[offsets[key] as usize..offsets[key + 1] as usize])
-                        });
+                        table.insert_unique(hash, key, |&key| name_hash(stored(bytes, offsets, key)));
                         key
                     }
                 };
@@ -309,6 +302,17 @@ impl DictionaryColumn {
     }
 }
 
+/// The value of dictionary key `key`.
+fn stored<'a>(bytes: &'a [u8], offsets: &[i32], key: i32) -> &'a [u8] {
+    let key = key as usize;
+    &bytes[offsets[key] as usize..offsets[key + 1] as usize]
+}
+
+/// The eight bytes at `at`, as one word.
+fn word_at(bytes: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"))
+}
+
 /// Equality of short names, eight bytes at a time, without a call to memcmp (which
 /// costs more than the compare).
 fn same_bytes(a: &[u8], b: &[u8]) -> bool {
@@ -319,16 +323,15 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     if n < 8 {
         return a.iter().zip(b).all(|(x, y)| x == y);
     }
-    let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().expect("8 bytes"));
     let mut at = 0;
     while at + 8 < n {
-        if word(a, at) != word(b, at) {
+        if word_at(a, at) != word_at(b, at) {
             return false;
         }
         at += 8;
     }
     // The last word overlaps the one before when the length is not a multiple of 8.
-    word(a, n - 8) == word(b, n - 8)
+    word_at(a, n - 8) == word_at(b, n - 8)
 }
 
 /// A hash of a short name, a word at a time: the dictionary's names are a few to a few
@@ -344,13 +347,12 @@ fn name_hash(bytes: &[u8]) -> u64 {
     // Words may overlap (the last one, or both halves of a short name): no byte is
     // copied into a padded buffer, which would cost a call to memcpy.
     if n >= 8 {
-        let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
         let mut at = 0;
         while at + 8 < n {
-            state = mix(state, word(at));
+            state = mix(state, word_at(bytes, at));
             at += 8;
         }
-        state = mix(state, word(n - 8));
+        state = mix(state, word_at(bytes, n - 8));
     } else if n >= 4 {
         let half = |at: usize| u64::from(u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes")));
         state = mix(state, half(0) | half(n - 4) << 32);
