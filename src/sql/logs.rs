@@ -214,7 +214,7 @@ const COMPRESSION_RATIO: u64 = 8;
 
 /// The scan with an estimate of its rows. Without one, DataFusion cannot tell months of
 /// logs from a four-row table, and may build a join's hash table (or hold a cross join's
-/// side) from the logs: a `timer_percentiles` written that way took 9.5 s instead of 1.8.
+/// side) from the logs: `logs CROSS JOIN` four values took 11.8 s over 1 GiB instead of 1.8.
 #[derive(Debug)]
 struct EstimatedScan {
     scan: Arc<StreamingTableExec>,
