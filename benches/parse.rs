@@ -68,7 +68,7 @@ fn parse_into_record_batches(bencher: divan::Bencher) {
         let mut rows = 0;
         for line in lines(input) {
             if parser.parse(line) == Outcome::Traffic {
-                builder.append_columns(parser.row(), line, parser.filled_columns());
+                builder.append(parser.row(), line);
                 if builder.is_full() {
                     rows += builder.finish().expect("batch").num_rows();
                 }

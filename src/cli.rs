@@ -15,7 +15,7 @@ use crate::input;
 use crate::parse::date::LocalZone;
 use crate::parse::termination;
 use crate::parse::{Catalogue, FormatSource};
-use crate::schema::{self, Col};
+use crate::schema;
 use crate::signals;
 use crate::sink::{self, AtomicFile};
 use crate::sql::output::OutputFormat;
@@ -557,9 +557,7 @@ fn run_schema(args: SchemaArgs) -> Result<ExitCode> {
                     }
                     bail!("no log format named '{name}': known formats are {}", names.join(", "));
                 }
-                let mut filled: Vec<usize> = plans.iter().flat_map(|p| p.columns()).collect();
-                // Every row has provenance, header and line flags.
-                filled.extend(Col::ALL.iter().filter(|c| c.always_filled()).map(|c| c.index()));
+                let mut filled: Vec<usize> = plans.iter().flat_map(|p| p.filled.iter().copied()).collect();
                 filled.sort_unstable();
                 filled.dedup();
                 filled.into_iter().map(|i| specs[i].clone()).collect()

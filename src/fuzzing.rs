@@ -63,7 +63,11 @@ fn parse_lines_into(data: &[u8], builder: &mut BatchBuilder, alone: &mut LinePar
                 for &column in &kept {
                     assert_eq!(parser.row().get(column), projected.row().get(column), "column {column} for a query");
                 }
-                builder.append_columns(parser.row(), line, parser.filled_columns());
+                let filled = parser.filled_columns();
+                for (column, value) in parser.row().values.iter().enumerate() {
+                    assert!(value.is_null() || filled.contains(&column), "column {column} is outside its format's");
+                }
+                builder.append(parser.row(), line);
                 rows += 1;
             }
             Outcome::Event(..) => {}

@@ -88,15 +88,6 @@ pub fn parse_chunk(job: &ChunkJob, context: &ParseContext) -> Result<ChunkResult
         Some(projection) => BatchBuilder::projected(catalogue.column_specs(), projection),
         None => BatchBuilder::new(catalogue.column_specs()),
     };
-    // What each plan fills of what the query reads: a row visits only those columns.
-    let wanted: Vec<Vec<usize>> = catalogue
-        .plans
-        .iter()
-        .map(|plan| match &context.projection {
-            Some(projection) => plan.filled.iter().copied().filter(|c| projection.contains(c)).collect(),
-            None => plan.filled.clone(),
-        })
-        .collect();
     let mut events = context
         .keep_events
         .then(|| (BatchBuilder::new(&schema::events::columns()), Row::new(schema::events::COLUMN_COUNT)));
@@ -116,7 +107,7 @@ pub fn parse_chunk(job: &ChunkJob, context: &ParseContext) -> Result<ChunkResult
                 }
                 row.set(Col::SourceFile.index(), Value::Static(job.source));
                 row.set(Col::SourceLine.index(), Value::Int(number as i64));
-                rows.append_columns(parser.row(), line, &wanted[parser.plan_index()]);
+                rows.append(parser.row(), line);
                 result.rows += 1;
                 if rows.is_full() {
                     result.traffic.push(rows.finish()?);

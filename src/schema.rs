@@ -31,6 +31,15 @@ pub enum ColumnKind {
 }
 
 impl ColumnKind {
+    /// Whether values of this kind are text of the line (numbers and times are parsed
+    /// out of it).
+    pub fn holds_text(self) -> bool {
+        matches!(
+            self,
+            ColumnKind::Utf8 | ColumnKind::Dictionary | ColumnKind::TerminationChar(_) | ColumnKind::Utf8List
+        )
+    }
+
     pub fn data_type(self) -> DataType {
         match self {
             ColumnKind::Utf8 => DataType::Utf8,

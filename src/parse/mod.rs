@@ -186,11 +186,6 @@ impl<'c> LineParser<'c> {
         &self.catalogue.plans[self.last_plan].filled
     }
 
-    /// The catalogue index of the plan that read the last traffic row.
-    pub fn plan_index(&self) -> usize {
-        self.last_plan
-    }
-
     /// For the caller's own columns (provenance) before the row is appended.
     pub fn row_mut(&mut self) -> &mut Row {
         &mut self.row

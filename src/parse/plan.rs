@@ -163,7 +163,7 @@ pub struct Plan {
     pub any_frontend: bool,
     pub captures: CaptureColumns,
     /// Every column a row of this plan can have a value in, with provenance and header:
-    /// the others stay null, and the batch builder skips them.
+    /// the others stay null (`halake schema --format` lists these).
     pub filled: Vec<usize>,
     /// See [`Plan::resumable_from`], for each step and the end.
     resumable: Vec<bool>,
