@@ -181,20 +181,28 @@ pub fn writer_properties(schema: &Schema, settings: &FileSettings) -> WriterProp
 
 /// Record batches into one Parquet file, atomically. Batches wait until there are
 /// enough rows to share out, then each column encodes them as its own task, in parallel,
-/// into the open row group.
+/// into the open row group. With a pool, that round runs in the background while the
+/// caller goes on, so the workers parse while the last columns of a round finish.
 pub struct ParquetSink {
     writer: SerializedFileWriter<AtomicFile>,
     factory: ArrowRowGroupWriterFactory,
     schema: SchemaRef,
     encoders: Option<Arc<rayon::ThreadPool>>,
     /// The open row group's column writers, and the rows already encoded into them.
-    group: Option<Vec<ArrowColumnWriter>>,
+    group: Option<Group>,
     group_rows: usize,
     pending: Vec<RecordBatch>,
     pending_rows: usize,
     row_groups: usize,
     target: PathBuf,
     rows: u64,
+}
+
+/// The column writers of the open row group.
+enum Group {
+    Ready(Vec<ArrowColumnWriter>),
+    /// A round of encoding runs in the pool; it hands the writers back when it ends.
+    Encoding(std::sync::mpsc::Receiver<Result<Vec<ArrowColumnWriter>, ParquetError>>),
 }
 
 impl ParquetSink {
@@ -248,14 +256,14 @@ impl ParquetSink {
         if self.pending_rows == 0 {
             return Ok(());
         }
-        let mut writers = match self.group.take() {
+        let mut writers = match self.take_writers()? {
             Some(writers) => writers,
             None => self.factory.create_column_writers(self.row_groups).map_err(self.write_error())?,
         };
         let pending = std::mem::take(&mut self.pending);
-        let schema = &self.schema;
+        let schema = self.schema.clone();
         // The schema's only nested type is a list of strings: one leaf per column.
-        let encode = |(index, writer): (usize, &mut ArrowColumnWriter)| -> Result<(), ParquetError> {
+        let encode = move |(index, writer): (usize, &mut ArrowColumnWriter)| -> Result<(), ParquetError> {
             for batch in &pending {
                 for leaf in compute_leaves(schema.field(index), batch.column(index))? {
                     writer.write(&leaf)?;
@@ -263,19 +271,46 @@ impl ParquetSink {
             }
             Ok(())
         };
-        match &self.encoders {
-            Some(pool) => pool.install(|| writers.par_iter_mut().enumerate().try_for_each(encode)),
-            None => writers.iter_mut().enumerate().try_for_each(encode),
-        }
-        .map_err(self.write_error())?;
-        self.group = Some(writers);
+        self.group = Some(match &self.encoders {
+            Some(pool) => {
+                let (sender, receiver) = std::sync::mpsc::sync_channel(1);
+                pool.spawn(move || {
+                    let round = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        writers.par_iter_mut().enumerate().try_for_each(&encode).map(|()| writers)
+                    }));
+                    let round =
+                        round.unwrap_or_else(|_| Err(ParquetError::General("a column encoder panicked".into())));
+                    // The sink may be gone (an error elsewhere): nobody waits for these.
+                    let _ = sender.send(round);
+                });
+                Group::Encoding(receiver)
+            }
+            None => {
+                writers.iter_mut().enumerate().try_for_each(encode).map_err(self.write_error())?;
+                Group::Ready(writers)
+            }
+        });
         self.group_rows += self.pending_rows;
         self.pending_rows = 0;
         Ok(())
     }
 
+    /// The open row group's writers, once the round encoding into them has ended.
+    fn take_writers(&mut self) -> Result<Option<Vec<ArrowColumnWriter>>, SinkError> {
+        match self.group.take() {
+            None => Ok(None),
+            Some(Group::Ready(writers)) => Ok(Some(writers)),
+            Some(Group::Encoding(receiver)) => {
+                let round = receiver
+                    .recv()
+                    .unwrap_or_else(|_| Err(ParquetError::General("the column encoders stopped".into())));
+                round.map(Some).map_err(self.write_error())
+            }
+        }
+    }
+
     fn close_row_group(&mut self) -> Result<(), SinkError> {
-        let Some(writers) = self.group.take() else { return Ok(()) };
+        let Some(writers) = self.take_writers()? else { return Ok(()) };
         let chunks: Vec<Result<ArrowColumnChunk, ParquetError>> = match &self.encoders {
             Some(pool) => pool.install(|| writers.into_par_iter().map(ArrowColumnWriter::close).collect()),
             None => writers.into_iter().map(ArrowColumnWriter::close).collect(),
