@@ -116,7 +116,8 @@ pub struct BatchBuilder {
     whole_rows: bool,
     /// Some column holds text of the line: lines are staged with their rows.
     needs_lines: bool,
-    /// The staged rows' values, a column at a time: `STAGED_ROWS` per builder.
+    /// The staged rows' values, a row at a time: one value per builder, for up to
+    /// `STAGED_ROWS` rows.
     staged: Vec<Value>,
     /// The staged rows' lines, end to end, and where each one starts.
     staged_lines: Vec<u8>,

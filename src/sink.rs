@@ -273,6 +273,9 @@ impl ParquetSink {
         };
         self.group = Some(match &self.encoders {
             Some(pool) => {
+                // The writer waits for this round later: from a worker of the same pool,
+                // that wait could take the only thread the round can run on.
+                debug_assert!(pool.current_thread_index().is_none(), "a sink is written from outside its pool");
                 let (sender, receiver) = std::sync::mpsc::sync_channel(1);
                 pool.spawn(move || {
                     let round = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
