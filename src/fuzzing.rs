@@ -28,12 +28,21 @@ fn catalogue() -> &'static Catalogue {
     })
 }
 
+/// HAProxy's formats alone, as a run without a configuration has them: the straight-line
+/// reader of the standard formats stands in for their plans there.
+fn standard_catalogue() -> &'static Catalogue {
+    static CATALOGUE: OnceLock<Catalogue> = OnceLock::new();
+    CATALOGUE.get_or_init(Catalogue::standard)
+}
+
 /// Any bytes, cut into lines: every line is a row, an event or a reject, the same as
 /// when the line is read alone (a parser that tried other formats on earlier lines, and
 /// goes on from one plan's read in another, must not carry anything over) and as when
 /// it is read for a query that leaves out every column it can; the rows build into an
-/// Arrow batch whose strings are valid UTF-8 (Arrow checks).
+/// Arrow batch whose strings are valid UTF-8 (Arrow checks). With the standard formats
+/// alone, the straight-line reader reads every line as the plans do, whole or projected.
 pub fn parse_lines(data: &[u8]) {
+    compare_with_plans(data);
     thread_local! {
         // Made once: building a builder of every column costs more than parsing a line.
         static BUILDER: std::cell::RefCell<BatchBuilder> =
@@ -77,6 +86,32 @@ fn parse_lines_into(data: &[u8], builder: &mut BatchBuilder, alone: &mut LinePar
     if rows > 0 {
         let batch = builder.finish().expect("rows build into a batch");
         assert_eq!(batch.num_rows(), rows);
+    }
+}
+
+fn compare_with_plans(data: &[u8]) {
+    let catalogue = standard_catalogue();
+    let mut fast = LineParser::new(catalogue, LocalZone::utc(), REFERENCE_MS);
+    let mut plans = LineParser::new(catalogue, LocalZone::utc(), REFERENCE_MS);
+    plans.interpret_only();
+    let mut fast_projected = LineParser::new(catalogue, LocalZone::utc(), REFERENCE_MS);
+    let kept: Vec<usize> =
+        (0..catalogue.column_specs().len()).filter(|&c| left_out().all(|l| l.index() != c)).collect();
+    fast_projected.project(&kept);
+    for line in crate::input::lines(data) {
+        let outcome = plans.parse(line);
+        assert_eq!(fast.parse(line), outcome, "the straight-line reader reads the line otherwise");
+        assert_eq!(
+            fast_projected.parse(line),
+            outcome,
+            "the straight-line reader reads the line otherwise for a query"
+        );
+        if outcome == Outcome::Traffic {
+            assert_eq!(fast.row(), plans.row(), "the straight-line reader's row differs");
+            for &column in &kept {
+                assert_eq!(fast_projected.row().get(column), plans.row().get(column), "column {column} for a query");
+            }
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod date;
 pub mod event;
+pub mod fast;
 pub mod plan;
 pub mod syslog;
 pub mod termination;
@@ -14,6 +15,7 @@ use crate::format::{self, FormatError, builtin};
 use crate::schema::{Col, ColumnSpec};
 use date::LocalZone;
 use event::Event;
+use fast::FastFormats;
 use plan::{CaptureNames, ColumnSet, Fit, Mismatch, Needs, Plan, Trail};
 use syslog::{Header, HeaderTime};
 use value::{Row, Value, capture_slots};
@@ -40,6 +42,8 @@ pub struct Catalogue {
     configured_frontends: HashSet<Vec<u8>>,
     /// `shared[a][b]`: how many first steps plans `a` and `b` have in common.
     shared: Vec<Vec<usize>>,
+    /// Where the straight-line reader of the standard formats may stand in for their plans.
+    fast: Option<FastFormats>,
 }
 
 impl Catalogue {
@@ -73,13 +77,15 @@ impl Catalogue {
             filled.dedup();
             plan.filled = filled;
         }
-        let configured_frontends =
+        let configured_frontends: HashSet<Vec<u8>> =
             plans.iter().flat_map(|p| p.frontends.iter().map(|f| f.as_bytes().to_vec())).collect();
         let shared = plans
             .iter()
             .map(|a| plans.iter().map(|b| a.steps.iter().zip(&b.steps).take_while(|(x, y)| x == y).count()).collect())
             .collect();
-        Ok(Catalogue { plans, columns, configured_frontends, shared })
+        let formats: Vec<&str> = plans.iter().map(|p| p.format.as_str()).collect();
+        let fast = FastFormats::detect(&formats, !configured_frontends.is_empty());
+        Ok(Catalogue { plans, columns, configured_frontends, shared, fast })
     }
 
     pub fn standard() -> Catalogue {
@@ -125,6 +131,8 @@ pub struct LineParser<'c> {
     /// Whether the rows' `invalid_utf8` and syslog times are read.
     needs_utf8_check: bool,
     needs_header_time: bool,
+    /// Whether standard lines go through the straight-line reader (see [`fast`]).
+    fast: Option<FastFormats>,
     /// The plan that read the previous line: logs come in runs of one format.
     preferred: usize,
     /// The plan of the last traffic row.
@@ -150,6 +158,7 @@ impl<'c> LineParser<'c> {
             needs: Needs::ALL,
             needs_utf8_check: true,
             needs_header_time: true,
+            fast: catalogue.fast,
             preferred: 0,
             last_plan: 0,
             reference_ms,
@@ -169,6 +178,12 @@ impl<'c> LineParser<'c> {
         };
         self.needs_utf8_check = reads(Col::InvalidUtf8);
         self.needs_header_time = syslog_time;
+    }
+
+    /// Reads every line with the format plans alone: the reference the straight-line
+    /// reader is checked against.
+    pub fn interpret_only(&mut self) {
+        self.fast = None;
     }
 
     /// Forgets the lines read so far: the next is read as a new parser reads its first.
@@ -205,6 +220,15 @@ impl<'c> LineParser<'c> {
         let header = syslog::parse_header(line);
         if header.message >= line.len() {
             return Outcome::Rejected("syslog header without a message".into());
+        }
+        if let Some(fast) = self.fast {
+            self.row.clear();
+            if let Some(shape) = fast::read(line, header.message, &mut self.row, &mut self.zone, self.needs) {
+                let index = fast.plan_index(shape);
+                self.preferred = index;
+                self.finish_row(index, line, &header, false);
+                return Outcome::Traffic;
+            }
         }
         let mut best_mismatch: Option<(usize, Mismatch)> = None;
         let mut truncated_plan = None;

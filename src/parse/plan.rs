@@ -806,22 +806,7 @@ fn read_plain_number(field: &FieldStep, line: &[u8], pos: usize, row: &mut Row) 
         return None;
     }
     let len = line.len();
-    let mut at = pos;
-    let plus = signs.0 && line[at] == b'+';
-    at += usize::from(plus);
-    let minus = signs.1 && at < len && line[at] == b'-';
-    at += usize::from(minus);
-    let digits_start = at;
-    let mut value: i64 = 0;
-    // 18 digits cannot overflow; a 19th is left for `store` to refuse.
-    while at < len && at - digits_start < 18 && line[at].is_ascii_digit() {
-        value = value * 10 + i64::from(line[at] - b'0');
-        at += 1;
-    }
-    let digits = at - digits_start;
-    if digits == 0 || (digits > 1 && line[digits_start] == b'0') {
-        return None;
-    }
+    let (value, plus, at) = scan_decimal(line, pos, signs.0, signs.1)?;
     let ended = match field.end {
         FieldEnd::EndOfLine => at == len,
         FieldEnd::Space => at < len && line[at] == b' ',
@@ -830,7 +815,6 @@ fn read_plain_number(field: &FieldStep, line: &[u8], pos: usize, row: &mut Row) 
     if !ended {
         return None;
     }
-    let value = if minus { -value } else { value };
     match field.parse {
         Timer | Bytes => {
             if plus || row.get(Col::Logasap.index()).is_null() {
@@ -849,9 +833,35 @@ fn read_plain_number(field: &FieldStep, line: &[u8], pos: usize, row: &mut Row) 
     Some(at)
 }
 
+/// A decimal as `%d` prints it, at `pos`: a `+` first when `plus` may be there (logasap,
+/// redispatch), a `-` when `minus` may, then 1 to 18 digits without a leading zero.
+/// Returns the value, whether it had the `+`, and where the digits end. Longer or
+/// zero-led numbers are left to [`parse_int`], which refuses them.
+#[inline(always)]
+pub(super) fn scan_decimal(line: &[u8], pos: usize, plus: bool, minus: bool) -> Option<(i64, bool, usize)> {
+    let len = line.len();
+    let mut at = pos;
+    let plus = plus && line.get(at) == Some(&b'+');
+    at += usize::from(plus);
+    let minus = minus && line.get(at) == Some(&b'-');
+    at += usize::from(minus);
+    let digits_start = at;
+    let mut value: i64 = 0;
+    // 18 digits cannot overflow; a 19th is left for `store` to refuse.
+    while at < len && at - digits_start < 18 && line[at].is_ascii_digit() {
+        value = value * 10 + i64::from(line[at] - b'0');
+        at += 1;
+    }
+    let digits = at - digits_start;
+    if digits == 0 || (digits > 1 && line[digits_start] == b'0') {
+        return None;
+    }
+    Some((if minus { -value } else { value }, plus, at))
+}
+
 /// `memchr` pays a setup cost that outweighs the search on the short tokens most fields
 /// are: look at the first bytes one by one before handing over.
-fn find_byte(haystack: &[u8], byte: u8) -> Option<usize> {
+pub(super) fn find_byte(haystack: &[u8], byte: u8) -> Option<usize> {
     let head = haystack.len().min(16);
     match haystack[..head].iter().position(|&b| b == byte) {
         Some(p) => Some(p),
@@ -859,7 +869,7 @@ fn find_byte(haystack: &[u8], byte: u8) -> Option<usize> {
     }
 }
 
-fn find_either(haystack: &[u8], a: u8, b: u8) -> Option<usize> {
+pub(super) fn find_either(haystack: &[u8], a: u8, b: u8) -> Option<usize> {
     let head = haystack.len().min(16);
     match haystack[..head].iter().position(|&x| x == a || x == b) {
         Some(p) => Some(p),
@@ -885,7 +895,7 @@ fn fits_shape(text: &[u8], shape: &[u8]) -> bool {
 /// Whether `text`, cut by the end of the line, could be the start of a value of this
 /// kind. A cut line is only believed when what it kept looks like its format: otherwise
 /// any long line without spaces would be "an address cut short".
-fn plausible_prefix(parse: FieldParse, hex: bool, text: &[u8]) -> bool {
+pub(super) fn plausible_prefix(parse: FieldParse, hex: bool, text: &[u8]) -> bool {
     use FieldParse::*;
     if text.iter().any(|&b| b < 0x20 || b == 0x7f) {
         return false;
@@ -1164,7 +1174,7 @@ fn read_capture_slots(
 /// values go to their columns unless an explicit alias (`%HM`...) already filled them.
 /// The line itself is stored only when those columns would not rebuild it exactly as
 /// `method SP origin path ?query SP version`: most rows then carry the request once.
-fn read_request(line: &[u8], start: usize, end: usize, cut: bool, row: &mut Row) {
+pub(super) fn read_request(line: &[u8], start: usize, end: usize, cut: bool, row: &mut Row) {
     let text = &line[start..end];
     // `#XX` decoding falls back to the raw text when the result is not UTF-8, which
     // could differ between the whole line and its parts: such lines keep their text.
