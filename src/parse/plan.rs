@@ -847,16 +847,49 @@ pub(super) fn scan_decimal(line: &[u8], pos: usize, plus: bool, minus: bool) -> 
     at += usize::from(minus);
     let digits_start = at;
     let mut value: i64 = 0;
-    // 18 digits cannot overflow; a 19th is left for `store` to refuse.
-    while at < len && at - digits_start < 18 && line[at].is_ascii_digit() {
-        value = value * 10 + i64::from(line[at] - b'0');
-        at += 1;
+    // Most numbers are short: eight bytes at once find where the digits stop and add
+    // them up without a branch per digit.
+    let word = line.get(at..at + 8).map(|bytes| u64::from_le_bytes(bytes.try_into().expect("eight bytes")));
+    match word.map(|word| (word, leading_digits(word))) {
+        Some((word, digits @ 1..8)) => {
+            value = digits_value(word, digits) as i64;
+            at += digits;
+        }
+        _ => {
+            // 18 digits cannot overflow; a 19th is left for `store` to refuse.
+            while at < len && at - digits_start < 18 && line[at].is_ascii_digit() {
+                value = value * 10 + i64::from(line[at] - b'0');
+                at += 1;
+            }
+        }
     }
     let digits = at - digits_start;
     if digits == 0 || (digits > 1 && line[digits_start] == b'0') {
         return None;
     }
     Some((if minus { -value } else { value }, plus, at))
+}
+
+/// How many of the eight bytes (first byte lowest) are ASCII digits before any other.
+#[inline(always)]
+fn leading_digits(word: u64) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    // A byte's top bit ends up set when it is below '0' (the subtraction wraps), above '9'
+    // (the addition reaches 0x80) or not ASCII. Carries and borrows only move towards
+    // later bytes, so they never flag a byte before the first non-digit.
+    let flags = (word.wrapping_sub(0x30 * ONES) | word.wrapping_add(0x46 * ONES) | word) & (0x80 * ONES);
+    (flags.trailing_zeros() / 8) as usize
+}
+
+/// The value of the first `digits` (1 to 7) bytes of `word`, all ASCII digits.
+#[inline(always)]
+fn digits_value(word: u64, digits: usize) -> u64 {
+    // Shifted so that the digits are the last bytes and zeros lead; then pairs, fours
+    // and eights of digits are combined by multiplication.
+    let value = (word.wrapping_sub(0x3030_3030_3030_3030)) << (8 * (8 - digits));
+    let value = ((value & 0x0F0F_0F0F_0F0F_0F0F).wrapping_mul(2561)) >> 8;
+    let value = ((value & 0x00FF_00FF_00FF_00FF).wrapping_mul(6_553_601)) >> 16;
+    ((value & 0x0000_FFFF_0000_FFFF).wrapping_mul(42_949_672_960_001)) >> 32
 }
 
 /// `memchr` pays a setup cost that outweighs the search on the short tokens most fields
@@ -1318,6 +1351,38 @@ mod tests {
 
     fn text(line: &str, row: &Row, col: Col) -> Option<String> {
         row.get(col.index()).bytes(line.as_bytes()).map(|b| String::from_utf8_lossy(b).into_owned())
+    }
+
+    /// Every number of up to 18 digits, with what follows it, reads as the digit loop
+    /// reads it, wherever the line ends.
+    #[test]
+    fn numbers_read_eight_bytes_at_a_time_as_one_at_a_time() {
+        let scalar = |text: &[u8]| {
+            let digits = text.iter().take_while(|b| b.is_ascii_digit()).count().min(18);
+            let value = text[..digits].iter().fold(0i64, |v, b| v * 10 + i64::from(b - b'0'));
+            (digits > 0 && !(digits > 1 && text[0] == b'0')).then_some((value, false, digits))
+        };
+        let mut texts: Vec<Vec<u8>> = Vec::new();
+        for digits in 0..=20 {
+            for tail in [&b""[..], b" ", b"/", b"/1/2/3/4/5", b"\xff", b"0", b"9:", b".5"] {
+                for first in [b'0', b'1', b'7', b'9'] {
+                    let mut text = vec![first];
+                    text.extend((1..digits).map(|i| b'0' + (i * 7 % 10) as u8));
+                    text.truncate(digits);
+                    text.extend_from_slice(tail);
+                    texts.push(text);
+                }
+            }
+        }
+        for text in &texts {
+            assert_eq!(scan_decimal(text, 0, false, false), scalar(text), "{}", String::from_utf8_lossy(text));
+        }
+        for byte in 0..=255u8 {
+            let text = [b'4', b'2', byte, b' ', b' ', b' ', b' ', b' ', b' '];
+            let expected = if byte.is_ascii_digit() { 420 + i64::from(byte - b'0') } else { 42 };
+            assert_eq!(scan_decimal(&text, 0, false, false).unwrap().0, expected);
+        }
+        assert_eq!(scan_decimal(b"+-1234567/", 0, true, true), Some((-1234567, true, 9)));
     }
 
     #[test]
