@@ -493,6 +493,11 @@ fn as_text<'a>(
 }
 
 fn utf8<'a>(bytes: &'a [u8], line: &[u8], ascii: &mut Option<bool>, text: &'a mut String) -> &'a [u8] {
+    // A short value is checked on its own: a query that reads a name or a state from each
+    // line then never looks at the whole line.
+    if bytes.len() <= 16 && bytes.is_ascii() {
+        return bytes;
+    }
     if *ascii.get_or_insert_with(|| line.is_ascii()) || std::str::from_utf8(bytes).is_ok() {
         return bytes;
     }
