@@ -57,8 +57,7 @@ fn parse_lines_into(data: &[u8], builder: &mut BatchBuilder, alone: &mut LinePar
     let catalogue = catalogue();
     let mut parser = LineParser::new(catalogue, LocalZone::utc(), REFERENCE_MS);
     let mut projected = LineParser::new(catalogue, LocalZone::utc(), REFERENCE_MS);
-    let kept: Vec<usize> =
-        (0..catalogue.column_specs().len()).filter(|&c| left_out().all(|l| l.index() != c)).collect();
+    let kept = kept_columns(catalogue);
     projected.project(&kept);
     let mut rows = 0;
     for line in crate::input::lines(data) {
@@ -95,8 +94,7 @@ fn compare_with_plans(data: &[u8]) {
     let mut plans = LineParser::new(catalogue, LocalZone::utc(), REFERENCE_MS);
     plans.interpret_only();
     let mut fast_projected = LineParser::new(catalogue, LocalZone::utc(), REFERENCE_MS);
-    let kept: Vec<usize> =
-        (0..catalogue.column_specs().len()).filter(|&c| left_out().all(|l| l.index() != c)).collect();
+    let kept = kept_columns(catalogue);
     fast_projected.project(&kept);
     for line in crate::input::lines(data) {
         let outcome = plans.parse(line);
@@ -113,6 +111,11 @@ fn compare_with_plans(data: &[u8]) {
             }
         }
     }
+}
+
+/// Every column but those [`left_out`].
+fn kept_columns(catalogue: &Catalogue) -> Vec<usize> {
+    (0..catalogue.column_specs().len()).filter(|&c| left_out().all(|l| l.index() != c)).collect()
 }
 
 /// The columns a read for a query may leave out (see `LineParser::project`): without

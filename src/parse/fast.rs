@@ -23,31 +23,23 @@ pub enum Shape {
     Tcp,
 }
 
-/// The catalogue indexes of the formats this reader stands in for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FastFormats {
-    httplog: usize,
-    httpslog: usize,
-    tcplog: usize,
-}
-
-impl FastFormats {
-    /// Only when the catalogue's formats begin with HAProxy's current `httplog`,
-    /// `httpslog` and `tcplog`, in that order, and no frontend is tied to a format: a
-    /// line that fits one of them then reads as the first that fits, and no format tried
-    /// before them can claim it.
-    pub fn detect(formats: &[&str], frontends_tied: bool) -> Option<FastFormats> {
-        (!frontends_tied && formats.get(..3)? == [builtin::HTTPLOG, builtin::HTTPSLOG, builtin::TCPLOG])
-            .then_some(FastFormats { httplog: 0, httpslog: 1, tcplog: 2 })
-    }
-
-    pub fn plan_index(&self, shape: Shape) -> usize {
-        match shape {
-            Shape::Http => self.httplog,
-            Shape::Https => self.httpslog,
-            Shape::Tcp => self.tcplog,
+impl Shape {
+    /// The format's index in a catalogue this reader stands in for (see [`stands_in`]).
+    pub fn plan_index(self) -> usize {
+        match self {
+            Shape::Http => 0,
+            Shape::Https => 1,
+            Shape::Tcp => 2,
         }
     }
+}
+
+/// Whether this reader may stand in for the catalogue's plans: only when its formats
+/// begin with HAProxy's current `httplog`, `httpslog` and `tcplog`, in that order, and no
+/// frontend is tied to a format. A line that fits one of them then reads as the first
+/// that fits, and no format tried before them can claim it.
+pub fn stands_in(formats: &[&str], frontends_tied: bool) -> bool {
+    !frontends_tied && formats.get(..3) == Some(&[builtin::HTTPLOG, builtin::HTTPSLOG, builtin::TCPLOG][..])
 }
 
 /// Where the read stands: every method gives up with `None` where the interpreter
@@ -309,7 +301,8 @@ mod tests {
             row.clear();
             let start = syslog::parse_header(line).message;
             if let Some(shape) = read(line, start, &mut row, &mut LocalZone::utc(), Needs::ALL) {
-                let plan = &catalogue.plans[catalogue.fast.unwrap().plan_index(shape)];
+                assert!(catalogue.fast);
+                let plan = &catalogue.plans[shape.plan_index()];
                 assert_eq!(plans.row().get(Col::LogFormat.index()), Value::Static(plan.name));
                 taken += 1;
             }
@@ -387,11 +380,12 @@ mod tests {
     #[test]
     fn stands_in_only_for_the_standard_formats_with_no_frontend_tied() {
         let standard = [builtin::HTTPLOG, builtin::HTTPSLOG, builtin::TCPLOG, builtin::HTTPLOG_CLF];
-        assert!(FastFormats::detect(&standard, false).is_some());
-        assert!(FastFormats::detect(&standard, true).is_none());
-        assert!(FastFormats::detect(&standard[1..], false).is_none());
+        assert!(stands_in(&standard, false));
+        assert!(!stands_in(&standard, true));
+        assert!(!stands_in(&standard[1..], false));
         let legacy = [builtin::HTTPLOG_LEGACY, builtin::HTTPSLOG, builtin::TCPLOG];
-        assert!(FastFormats::detect(&legacy, false).is_none());
-        assert!(Catalogue::new(&[], true).unwrap().fast.is_none());
+        assert!(!stands_in(&legacy, false));
+        assert!(Catalogue::standard().fast);
+        assert!(!Catalogue::new(&[], true).unwrap().fast);
     }
 }

@@ -15,7 +15,6 @@ use crate::format::{self, FormatError, builtin};
 use crate::schema::{Col, ColumnSpec};
 use date::LocalZone;
 use event::Event;
-use fast::FastFormats;
 use plan::{CaptureNames, ColumnSet, Fit, Mismatch, Needs, Plan, Trail};
 use syslog::{Header, HeaderTime};
 use value::{Row, Value, capture_slots};
@@ -42,8 +41,8 @@ pub struct Catalogue {
     configured_frontends: HashSet<Vec<u8>>,
     /// `shared[a][b]`: how many first steps plans `a` and `b` have in common.
     shared: Vec<Vec<usize>>,
-    /// Where the straight-line reader of the standard formats may stand in for their plans.
-    fast: Option<FastFormats>,
+    /// Whether the straight-line reader of the standard formats may stand in for their plans.
+    fast: bool,
 }
 
 impl Catalogue {
@@ -84,7 +83,7 @@ impl Catalogue {
             .map(|a| plans.iter().map(|b| a.steps.iter().zip(&b.steps).take_while(|(x, y)| x == y).count()).collect())
             .collect();
         let formats: Vec<&str> = plans.iter().map(|p| p.format.as_str()).collect();
-        let fast = FastFormats::detect(&formats, !configured_frontends.is_empty());
+        let fast = fast::stands_in(&formats, !configured_frontends.is_empty());
         Ok(Catalogue { plans, columns, configured_frontends, shared, fast })
     }
 
@@ -132,7 +131,7 @@ pub struct LineParser<'c> {
     needs_utf8_check: bool,
     needs_header_time: bool,
     /// Whether standard lines go through the straight-line reader (see [`fast`]).
-    fast: Option<FastFormats>,
+    fast: bool,
     /// The plan that read the previous line: logs come in runs of one format.
     preferred: usize,
     /// The plan of the last traffic row.
@@ -183,7 +182,7 @@ impl<'c> LineParser<'c> {
     /// Reads every line with the format plans alone: the reference the straight-line
     /// reader is checked against.
     pub fn interpret_only(&mut self) {
-        self.fast = None;
+        self.fast = false;
     }
 
     /// Forgets the lines read so far: the next is read as a new parser reads its first.
@@ -221,10 +220,10 @@ impl<'c> LineParser<'c> {
         if header.message >= line.len() {
             return Outcome::Rejected("syslog header without a message".into());
         }
-        if let Some(fast) = self.fast {
+        if self.fast {
             self.row.clear();
             if let Some(shape) = fast::read(line, header.message, &mut self.row, &mut self.zone, self.needs) {
-                let index = fast.plan_index(shape);
+                let index = shape.plan_index();
                 self.preferred = index;
                 self.finish_row(index, line, &header, false);
                 return Outcome::Traffic;
