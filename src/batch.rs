@@ -478,9 +478,15 @@ fn as_text<'a>(
             let _ = write!(text, "{}", Ipv4Addr::from(v));
             Some(text.as_bytes())
         }
-        Value::Ipv6(v) => {
+        Value::Ipv6Hex { start, end } => {
+            let hex = &line[start as usize..end as usize];
+            let address = std::str::from_utf8(hex).ok().and_then(|hex| u128::from_str_radix(hex, 16).ok());
             text.clear();
-            let _ = write!(text, "{}", Ipv6Addr::from(v));
+            match address {
+                Some(address) => write!(text, "{}", Ipv6Addr::from(address)),
+                None => write!(text, "{}", String::from_utf8_lossy(hex)),
+            }
+            .ok()?;
             Some(text.as_bytes())
         }
         Value::Int(v) => {
@@ -513,6 +519,7 @@ mod tests {
     /// 2026-11-23T00:00:00Z, near the corpus lines.
     const NOV_2026: i64 = 1_795_392_000_000;
     use crate::parse::date::LocalZone;
+    use crate::parse::value::leak_text;
     use crate::parse::{Catalogue, LineParser, Outcome};
     use crate::schema::Col;
     use arrow::array::Array;
@@ -556,6 +563,26 @@ mod tests {
         column.append_value(b"be_api");
         let array = column.finish().unwrap();
         assert_eq!(array.as_dictionary::<Int32Type>().values().len(), 1);
+    }
+
+    #[test]
+    fn hex_addresses_are_written_as_haproxy_would_print_them_in_decimal() {
+        let specs = [Col::ClientIp.spec(), Col::SourceFile.spec()];
+        let mut builder = BatchBuilder::new(&specs);
+        let line = b"7F000001 20010DB8000000000000000000000001";
+        let source = leak_text("access.log".to_string());
+        let mut row = Row::new(specs.len());
+        row.set(1, Value::Static(source));
+        row.set(0, Value::Ipv4(0x7F00_0001));
+        builder.append(&row, line);
+        row.set(0, Value::Ipv6Hex { start: 9, end: 41 });
+        builder.append(&row, line);
+        let batch = builder.finish().unwrap();
+        let addresses = batch.column(0).as_string::<i32>();
+        assert_eq!(addresses.value(0), "127.0.0.1");
+        assert_eq!(addresses.value(1), "2001:db8::1");
+        let sources = arrow::compute::cast(batch.column(1), &DataType::Utf8).unwrap();
+        assert_eq!(sources.as_string::<i32>().value(1), "access.log");
     }
 
     #[test]

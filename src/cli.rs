@@ -547,12 +547,12 @@ fn run_schema(args: SchemaArgs) -> Result<ExitCode> {
         match &args.format {
             None => specs.to_vec(),
             Some(name) => {
-                let plans: Vec<_> = catalogue.plans.iter().filter(|p| p.name == name.as_str()).collect();
+                let plans: Vec<_> = catalogue.plans.iter().filter(|p| *p.name == name.as_str()).collect();
                 if plans.is_empty() {
                     let mut names: Vec<&str> = Vec::new();
                     for plan in &catalogue.plans {
-                        if !names.contains(&plan.name) {
-                            names.push(plan.name);
+                        if !names.contains(plan.name) {
+                            names.push(*plan.name);
                         }
                     }
                     bail!("no log format named '{name}': known formats are {}", names.join(", "));

@@ -17,6 +17,7 @@ use crate::dataset::{DatasetError, DatasetSink, InputIdentity, Manifest, Partiti
 use crate::input::{self, Growth, InputError, InputPath, Opened, count_lines};
 use crate::parse::Catalogue;
 use crate::parse::date::LocalZone;
+use crate::parse::value::leak_text;
 use crate::pipeline::{self, ChunkJob, ChunkResult, ParseContext, Reject};
 use crate::schema;
 use crate::signals;
@@ -181,7 +182,7 @@ pub fn convert(options: &ConvertOptions) -> Result<Summary, ConvertError> {
                     Ok(opened) => opened,
                     Err(error) => {
                         // The other inputs still convert; the summary names this one.
-                        let source = leak(input.display());
+                        let source = leak_text(input.display());
                         if !submitter.fail(sequence, source, index, 1, error.to_string()) {
                             return Ok(());
                         }
@@ -191,7 +192,7 @@ pub fn convert(options: &ConvertOptions) -> Result<Summary, ConvertError> {
                 };
                 files += 1;
                 // Every row of this input shares the name: one copy for the whole run.
-                let source = leak(opened.name.clone());
+                let source = leak_text(opened.name.clone());
                 let reference_ms = opened.modified_ms;
                 let mut first_line = 1;
                 let mut chunks = opened.chunks(options.chunk_size);
@@ -396,10 +397,6 @@ fn progress_bar(inputs: &[InputPath]) -> ProgressBar {
 }
 
 /// A name kept for the whole run: every row of an input points at one copy.
-fn leak(name: String) -> &'static str {
-    Box::leak(name.into_boxed_str())
-}
-
 fn growth_notice(source: &str, growth: &Growth) -> String {
     let mut notice = format!(
         "{source} grew to {} bytes while it was read: converted its first {} bytes, as it was when the run started",

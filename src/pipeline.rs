@@ -17,7 +17,7 @@ use crate::input::ChunkBytes;
 use crate::parse::date::LocalZone;
 use crate::parse::event::Event;
 use crate::parse::syslog::Header;
-use crate::parse::value::{Row, Value};
+use crate::parse::value::{Row, StaticText, Value};
 use crate::parse::{Catalogue, LineParser, Outcome};
 use crate::schema::{self, Col};
 
@@ -35,7 +35,7 @@ pub struct ChunkJob {
     /// Position in the whole run: results are written in this order.
     pub sequence: u64,
     /// The input's name as rows record it.
-    pub source: &'static str,
+    pub source: StaticText,
     /// The input's position among the run's inputs.
     pub input: usize,
     /// Line number (1-based) of the chunk's first line in its input.
@@ -48,7 +48,7 @@ pub struct ChunkJob {
 /// A line that did not parse.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reject {
-    pub source: &'static str,
+    pub source: StaticText,
     pub line: u64,
     pub reason: String,
     pub text: Vec<u8>,
@@ -57,7 +57,7 @@ pub struct Reject {
 /// Everything one chunk produced.
 pub struct ChunkResult {
     pub sequence: u64,
-    pub source: &'static str,
+    pub source: StaticText,
     pub input: usize,
     pub first_line: u64,
     /// The chunk's file was truncated while it was read: what it read may not be the
@@ -170,7 +170,7 @@ impl Tally {
 }
 
 impl ChunkResult {
-    fn empty(sequence: u64, source: &'static str, input: usize, first_line: u64) -> ChunkResult {
+    fn empty(sequence: u64, source: StaticText, input: usize, first_line: u64) -> ChunkResult {
         ChunkResult {
             sequence,
             source,
@@ -196,7 +196,7 @@ fn fill_event_row(
     event: &Event,
     header: &Header,
     time: Option<i64>,
-    source: &'static str,
+    source: StaticText,
     number: u64,
 ) {
     use schema::events::*;
@@ -275,7 +275,7 @@ impl Submitter<'_, '_> {
 
     /// Puts, in the chunk order, the news that the input stopped being readable at this
     /// point. Returns false when the run is being stopped.
-    pub fn fail(&mut self, sequence: u64, source: &'static str, input: usize, first_line: u64, why: String) -> bool {
+    pub fn fail(&mut self, sequence: u64, source: StaticText, input: usize, first_line: u64, why: String) -> bool {
         if self.abort.load(Ordering::Relaxed) || self.slots.send(()).is_err() {
             return false;
         }

@@ -74,7 +74,7 @@ proptest! {
         let first = parse_to_batch(line.as_bytes()).unwrap_or_else(|| panic!("not traffic: {line}"));
         let name = first.column(Col::LogFormat.index()).as_ref();
         let name = arrow::util::display::ArrayFormatter::try_new(name, &Default::default()).unwrap().value(0).to_string();
-        let plan = catalogue().plans.iter().find(|p| p.name == name).unwrap();
+        let plan = catalogue().plans.iter().find(|p| *p.name == name).unwrap();
         let mut rendered = Vec::new();
         render_row(plan, &first, 0, &mut rendered);
         prop_assert_eq!(String::from_utf8_lossy(&rendered), line.as_str());

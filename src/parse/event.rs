@@ -2,16 +2,18 @@
 //! messages. HAProxy writes them to the same log; they are counted and routed, never
 //! rejected as garbage.
 
+use crate::parse::value::StaticText;
+
 /// A recognised event. Ranges are byte offsets into the line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Event {
-    pub kind: &'static str,
+    pub kind: StaticText,
     pub proxy: Option<(usize, usize)>,
     pub server: Option<(usize, usize)>,
 }
 
 /// How an event message starts, its kind, and what follows the prefix.
-const PATTERNS: &[(&[u8], &str, Subject)] = &[
+static PATTERNS: &[(&[u8], &str, Subject)] = &[
     (b"Health check for server ", "health_check", Subject::ProxySlashServer),
     (b"Health check for backup server ", "health_check", Subject::ProxySlashServer),
     (b"Agent check for server ", "agent_check", Subject::ProxySlashServer),
@@ -76,7 +78,7 @@ mod tests {
     fn names(line: &str) -> (&'static str, Option<&str>, Option<&str>) {
         let event = classify(line.as_bytes(), 0).unwrap();
         let text = |r: Option<(usize, usize)>| r.map(|(s, e)| &line[s..e]);
-        (event.kind, text(event.proxy), text(event.server))
+        (*event.kind, text(event.proxy), text(event.server))
     }
 
     #[test]

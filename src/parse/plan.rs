@@ -13,7 +13,7 @@
 
 use crate::format::{Alias, Flags, Item};
 use crate::parse::date::{self, LocalZone};
-use crate::parse::value::{CaptureStyle, Row, Value};
+use crate::parse::value::{CaptureStyle, Row, StaticText, Value, leak_text};
 use crate::schema::{Col, ColumnKind, ColumnSpec, sanitize_name};
 
 /// The columns of one conversion: the core ones plus what the formats add.
@@ -153,7 +153,7 @@ pub struct CaptureColumns {
 #[derive(Debug, Clone)]
 pub struct Plan {
     /// The `log_format` value of rows this plan reads.
-    pub name: &'static str,
+    pub name: StaticText,
     pub format: String,
     pub steps: Vec<Step>,
     /// Frontends the configuration gives this format; empty means any.
@@ -551,13 +551,13 @@ fn step_columns(step: &Step) -> impl Iterator<Item = usize> {
 /// A plan's name for the whole run: every row shares it without a copy. Each distinct
 /// name is kept once, however many times plans are compiled (the fuzzer compiles
 /// millions).
-fn static_name(name: &str) -> &'static str {
-    static NAMES: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+fn static_name(name: &str) -> StaticText {
+    static NAMES: std::sync::Mutex<Vec<StaticText>> = std::sync::Mutex::new(Vec::new());
     let mut names = NAMES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let Some(known) = names.iter().find(|known| **known == name) {
+    if let Some(known) = names.iter().find(|known| ***known == name) {
         return known;
     }
-    let leaked: &'static str = Box::leak(name.to_string().into_boxed_str());
+    let leaked = leak_text(name.to_string());
     names.push(leaked);
     leaked
 }
@@ -1301,11 +1301,8 @@ fn address_value(text: &[u8], start: usize, end: usize, hex: bool) -> Value {
         {
             return Value::Ipv4(v as u32);
         }
-        if text.len() == 32
-            && let Ok(s) = std::str::from_utf8(text)
-            && let Ok(v) = u128::from_str_radix(s, 16)
-        {
-            return Value::Ipv6(v);
+        if text.len() == 32 && text.iter().all(u8::is_ascii_hexdigit) {
+            return Value::Ipv6Hex { start: start as u32, end: end as u32 };
         }
     }
     Value::text(start, end)

@@ -5,6 +5,7 @@
 //! (`Mmm dd HH:MM:SS host tag[pid]:` or its RFC3339 form). One file can mix them.
 
 use crate::parse::date::{self, LegacyTime};
+use crate::parse::value::StaticText;
 
 /// The header fields of one line. Ranges are byte offsets into the line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -31,22 +32,22 @@ pub enum HeaderTime {
     Instant(i64),
 }
 
-pub const FACILITIES: [&str; 24] = [
+pub static FACILITIES: [&str; 24] = [
     "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "auth2", "ftp", "ntp", "audit",
     "alert", "cron2", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
 ];
-pub const SEVERITIES: [&str; 8] = ["emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"];
+pub static SEVERITIES: [&str; 8] = ["emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"];
 
 impl Header {
-    pub fn facility(&self) -> Option<&'static str> {
+    pub fn facility(&self) -> Option<StaticText> {
         match self.priority {
-            Some(p) if !self.severity_only => FACILITIES.get(usize::from(p >> 3)).copied(),
+            Some(p) if !self.severity_only => FACILITIES.get(usize::from(p >> 3)),
             _ => None,
         }
     }
 
-    pub fn severity(&self) -> Option<&'static str> {
-        self.priority.map(|p| SEVERITIES[usize::from(p & 7)])
+    pub fn severity(&self) -> Option<StaticText> {
+        self.priority.map(|p| &SEVERITIES[usize::from(p & 7)])
     }
 }
 
@@ -214,8 +215,8 @@ mod tests {
     fn haproxy_local_format() {
         let line = b"<134>Nov 23 20:24:41 haproxy[16835]: 127.0.0.1:52404 [23/Nov/2026:20:24:41.082] fe";
         let header = parse_header(line);
-        assert_eq!(header.facility(), Some("local0"));
-        assert_eq!(header.severity(), Some("info"));
+        assert_eq!(header.facility(), Some(&"local0"));
+        assert_eq!(header.severity(), Some(&"info"));
         assert_eq!(text(line, header.tag), Some("haproxy"));
         assert_eq!(header.pid, Some(16835));
         assert_eq!(header.host, None);
@@ -227,7 +228,7 @@ mod tests {
     fn rfc3164_with_hostname_and_rsyslog_file_form() {
         let line = b"<131>Feb  6 12:14:14 myhost.example haproxy[17559]: msg";
         let header = parse_header(line);
-        assert_eq!(header.severity(), Some("err"));
+        assert_eq!(header.severity(), Some(&"err"));
         assert_eq!(text(line, header.host), Some("myhost.example"));
         assert_eq!(message(line), "msg");
         let line = b"Nov 23 20:36:29 myhost haproxy[2908]: 127.0.0.1 - - [23/Nov/2026:20:36:29 +0000]";
@@ -259,7 +260,7 @@ mod tests {
     fn priority_short_timed_iso_and_raw() {
         assert_eq!(message(b"<134>127.0.0.1:52404 [x"), "127.0.0.1:52404 [x");
         let short = parse_header(b"<6>127.0.0.1:52404 [x");
-        assert_eq!((short.facility(), short.severity()), (None, Some("info")));
+        assert_eq!((short.facility(), short.severity()), (None, Some(&"info")));
         let line = b"<6>2026-11-23T20:24:41.087293+00:00 127.0.0.1:52404 [23/Nov/2026:20:24:41.082] fe";
         assert_eq!(message(line), "127.0.0.1:52404 [23/Nov/2026:20:24:41.082] fe");
         let line = b"2026-11-23T20:24:41.087296+00:00 127.0.0.1:52404 [23/Nov/2026:20:24:41.082] fe";

@@ -29,6 +29,7 @@ use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Pla
 use crate::input::{InputPath, Opened, count_lines, modified_ms, plain_size};
 use crate::parse::Catalogue;
 use crate::parse::date::LocalZone;
+use crate::parse::value::{StaticText, leak_text};
 use crate::pipeline::{ChunkJob, ParseContext, parse_chunk};
 use crate::schema::{self, Col};
 
@@ -84,7 +85,7 @@ pub struct LogTable {
 struct Shared {
     inputs: Vec<InputPath>,
     /// The inputs' names as rows record them: made once, whatever the scans.
-    names: Vec<&'static str>,
+    names: Vec<StaticText>,
     catalogue: Catalogue,
     zone: LocalZone,
     chunk_size: usize,
@@ -106,7 +107,7 @@ impl LogTable {
         counts: Arc<ScanCounts>,
     ) -> LogTable {
         let schema = Arc::new(schema::arrow_schema(catalogue.column_specs()));
-        let names = inputs.iter().map(|input| &*Box::leak(input.display().into_boxed_str())).collect();
+        let names = inputs.iter().map(|input| leak_text(input.display())).collect();
         LogTable { shared: Arc::new(Shared { inputs, names, catalogue, zone, chunk_size, counts }), schema }
     }
 }
