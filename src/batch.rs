@@ -65,6 +65,22 @@ impl Builder {
         }
     }
 
+    fn append_nulls(&mut self, n: usize) {
+        match self {
+            Builder::Utf8(b) => b.append_nulls(n),
+            Builder::Dictionary(b) => b.append_nulls(n),
+            Builder::TerminationChar(_, b) => b.append_nulls(n),
+            Builder::Boolean(b) => b.append_nulls(n),
+            Builder::Int16(b) => b.append_nulls(n),
+            Builder::Int32(b) => b.append_nulls(n),
+            Builder::Int64(b) => b.append_nulls(n),
+            Builder::UInt64(b) => b.append_nulls(n),
+            Builder::TimestampMillis(b) => b.append_nulls(n),
+            Builder::TimestampMicros(b) => b.append_nulls(n),
+            Builder::Utf8List(b) => b.append_nulls(n),
+        }
+    }
+
     /// Bytes of text held, to size the next batch's buffers.
     fn text_bytes(&self) -> usize {
         match self {
@@ -206,6 +222,13 @@ impl BatchBuilder {
         let width = self.projection.len();
         for (slot, builder) in self.builders.iter_mut().enumerate() {
             let values = self.staged[..count * width].iter().skip(slot).step_by(width);
+            // Most columns belong to formats other than the row's (TLS fields on plain
+            // HTTP lines, HTTP fields on TCP lines): null in every staged row, and one
+            // call appends them all.
+            if values.clone().all(Value::is_null) {
+                builder.append_nulls(count);
+                continue;
+            }
             append_values(builder, values, lines, &mut ascii, &mut self.scratch, &mut self.text);
         }
         self.staged_lines.clear();
