@@ -589,7 +589,7 @@ mod tests {
     }
 
     #[test]
-    fn hex_addresses_are_written_as_haproxy_would_print_them_in_decimal() {
+    fn hex_addresses_are_written_in_their_usual_notation() {
         let specs = [Col::ClientIp.spec(), Col::SourceFile.spec()];
         let mut builder = BatchBuilder::new(&specs);
         let line = b"7F000001 20010DB8000000000000000000000001";

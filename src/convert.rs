@@ -396,7 +396,6 @@ fn progress_bar(inputs: &[InputPath]) -> ProgressBar {
     bar
 }
 
-/// A name kept for the whole run: every row of an input points at one copy.
 fn growth_notice(source: &str, growth: &Growth) -> String {
     let mut notice = format!(
         "{source} grew to {} bytes while it was read: converted its first {} bytes, as it was when the run started",
