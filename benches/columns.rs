@@ -1,5 +1,5 @@
 //! What each column costs to encode: reads a Parquet file halake wrote and writes each
-//! column alone, with the same writer properties, timing it and measuring its bytes.
+//! column alone through halake's Parquet sink, timing it and measuring its bytes.
 //!
 //! cargo bench --bench columns -- FILE.parquet
 
@@ -9,11 +9,10 @@ use std::time::{Duration, Instant};
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::Schema;
-use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::{Compression, ZstdLevel};
 
-use halake::sink::{FileSettings, writer_properties};
+use halake::sink::{FileSettings, ParquetSink};
 
 fn main() {
     let Some(path) = std::env::args().skip(1).find(|arg| !arg.starts_with('-')) else {
@@ -29,18 +28,20 @@ fn main() {
     let schema = batches[0].schema();
     let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
     let settings = FileSettings::new(Compression::ZSTD(ZstdLevel::try_new(1).expect("level")), vec![]);
+    let scratch = tempfile::tempdir().expect("scratch directory");
+    let target = scratch.path().join("column.parquet");
     let mut costs = Vec::new();
     for (index, field) in schema.fields().iter().enumerate() {
         let column_schema = Arc::new(Schema::new(vec![field.as_ref().clone()]));
-        let properties = writer_properties(&column_schema, &settings);
         let started = Instant::now();
-        let mut writer = ArrowWriter::try_new(Vec::new(), column_schema.clone(), Some(properties)).expect("writer");
+        let mut sink = ParquetSink::create(&target, column_schema.clone(), &settings).expect("sink");
         for batch in &batches {
             let column =
                 RecordBatch::try_new(column_schema.clone(), vec![batch.column(index).clone()]).expect("column");
-            writer.write(&column).expect("write");
+            sink.write(&column).expect("write");
         }
-        let bytes = writer.into_inner().expect("finish").len();
+        sink.finish().expect("finish");
+        let bytes = std::fs::metadata(&target).expect("written").len() as usize;
         costs.push((field.name().clone(), started.elapsed(), bytes));
     }
     let total_time: Duration = costs.iter().map(|(_, time, _)| *time).sum();

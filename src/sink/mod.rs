@@ -21,6 +21,10 @@ use rayon::iter::{IndexedParallelIterator, IntoParallelIterator, IntoParallelRef
 
 use crate::schema;
 
+mod dictionary;
+
+use dictionary::DictionaryChunk;
+
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
     #[error("cannot create {path}: {source}")]
@@ -187,6 +191,7 @@ pub struct ParquetSink {
     writer: SerializedFileWriter<AtomicFile>,
     factory: ArrowRowGroupWriterFactory,
     schema: SchemaRef,
+    compression: Compression,
     encoders: Option<Arc<rayon::ThreadPool>>,
     /// The open row group's column writers, and the rows already encoded into them.
     group: Option<Group>,
@@ -200,9 +205,30 @@ pub struct ParquetSink {
 
 /// The column writers of the open row group.
 enum Group {
-    Ready(Vec<ArrowColumnWriter>),
+    Ready(Vec<ColumnWriter>),
     /// A round of encoding runs in the pool; it hands the writers back when it ends.
-    Encoding(std::sync::mpsc::Receiver<Result<Vec<ArrowColumnWriter>, ParquetError>>),
+    Encoding(std::sync::mpsc::Receiver<Result<Vec<ColumnWriter>, ParquetError>>),
+}
+
+/// Dictionary columns are written by [`DictionaryChunk`], the others by arrow-rs.
+enum ColumnWriter {
+    Arrow(Box<ArrowColumnWriter>),
+    Dictionary(Box<DictionaryChunk>),
+}
+
+/// A column chunk ready to be added to its row group.
+enum ColumnChunk {
+    Arrow(Box<ArrowColumnChunk>),
+    Dictionary(Box<DictionaryChunk>),
+}
+
+impl ColumnWriter {
+    fn close(self) -> Result<ColumnChunk, ParquetError> {
+        match self {
+            ColumnWriter::Arrow(writer) => writer.close().map(|chunk| ColumnChunk::Arrow(Box::new(chunk))),
+            ColumnWriter::Dictionary(chunk) => Ok(ColumnChunk::Dictionary(chunk)),
+        }
+    }
 }
 
 impl ParquetSink {
@@ -218,6 +244,7 @@ impl ParquetSink {
             writer,
             factory,
             schema,
+            compression: settings.compression,
             encoders: settings.encoders.clone(),
             group: None,
             group_rows: 0,
@@ -258,15 +285,20 @@ impl ParquetSink {
         }
         let mut writers = match self.take_writers()? {
             Some(writers) => writers,
-            None => self.factory.create_column_writers(self.row_groups).map_err(self.write_error())?,
+            None => self.column_writers()?,
         };
         let pending = std::mem::take(&mut self.pending);
         let schema = self.schema.clone();
         // The schema's only nested type is a list of strings: one leaf per column.
-        let encode = move |(index, writer): (usize, &mut ArrowColumnWriter)| -> Result<(), ParquetError> {
+        let encode = move |(index, writer): (usize, &mut ColumnWriter)| -> Result<(), ParquetError> {
             for batch in &pending {
-                for leaf in compute_leaves(schema.field(index), batch.column(index))? {
-                    writer.write(&leaf)?;
+                match writer {
+                    ColumnWriter::Arrow(writer) => {
+                        for leaf in compute_leaves(schema.field(index), batch.column(index))? {
+                            writer.write(&leaf)?;
+                        }
+                    }
+                    ColumnWriter::Dictionary(chunk) => chunk.write(batch.column(index))?,
                 }
             }
             Ok(())
@@ -298,8 +330,26 @@ impl ParquetSink {
         Ok(())
     }
 
+    /// Writers for a new row group, one per column (each column is one Parquet leaf).
+    fn column_writers(&self) -> Result<Vec<ColumnWriter>, SinkError> {
+        let arrow = self.factory.create_column_writers(self.row_groups).map_err(self.write_error())?;
+        let leaves = self.writer.schema_descr();
+        Ok(arrow
+            .into_iter()
+            .zip(self.schema.fields())
+            .enumerate()
+            .map(|(index, (writer, field))| {
+                if dictionary::handles(field.data_type(), self.compression) {
+                    ColumnWriter::Dictionary(Box::new(DictionaryChunk::new(leaves.column(index), self.compression)))
+                } else {
+                    ColumnWriter::Arrow(Box::new(writer))
+                }
+            })
+            .collect())
+    }
+
     /// The open row group's writers, once the round encoding into them has ended.
-    fn take_writers(&mut self) -> Result<Option<Vec<ArrowColumnWriter>>, SinkError> {
+    fn take_writers(&mut self) -> Result<Option<Vec<ColumnWriter>>, SinkError> {
         match self.group.take() {
             None => Ok(None),
             Some(Group::Ready(writers)) => Ok(Some(writers)),
@@ -314,14 +364,19 @@ impl ParquetSink {
 
     fn close_row_group(&mut self) -> Result<(), SinkError> {
         let Some(writers) = self.take_writers()? else { return Ok(()) };
-        let chunks: Vec<Result<ArrowColumnChunk, ParquetError>> = match &self.encoders {
-            Some(pool) => pool.install(|| writers.into_par_iter().map(ArrowColumnWriter::close).collect()),
-            None => writers.into_iter().map(ArrowColumnWriter::close).collect(),
+        let chunks: Vec<Result<ColumnChunk, ParquetError>> = match &self.encoders {
+            Some(pool) => pool.install(|| writers.into_par_iter().map(ColumnWriter::close).collect()),
+            None => writers.into_iter().map(ColumnWriter::close).collect(),
         };
         let write_error = self.write_error();
         let mut row_group = self.writer.next_row_group().map_err(&write_error)?;
         for chunk in chunks {
-            chunk.and_then(|chunk| chunk.append_to_row_group(&mut row_group)).map_err(&write_error)?;
+            chunk
+                .and_then(|chunk| match chunk {
+                    ColumnChunk::Arrow(chunk) => chunk.append_to_row_group(&mut row_group),
+                    ColumnChunk::Dictionary(chunk) => chunk.append_to(&mut row_group),
+                })
+                .map_err(&write_error)?;
         }
         row_group.close().map_err(&write_error)?;
         self.rows += self.group_rows as u64;
