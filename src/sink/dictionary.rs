@@ -95,9 +95,11 @@ impl DictionaryChunk {
         const UNSEEN: u32 = u32::MAX;
         let mut chunk_keys = vec![UNSEEN; values.len()];
         let keys = column.keys().values();
-        let nulls = column.nulls();
+        // A row is null when its key is, or when the value its key points at is (a
+        // query's result may hold such dictionaries; halake's own batches do not).
+        let nulls = column.logical_nulls();
         for (row, key) in keys.iter().enumerate() {
-            if nulls.is_some_and(|nulls| nulls.is_null(row)) {
+            if nulls.as_ref().is_some_and(|nulls| nulls.is_null(row)) {
                 self.levels.push(0);
                 self.nulls += 1;
             } else {
@@ -410,6 +412,15 @@ mod tests {
         assert_eq!(statistics.min_bytes_opt(), Some(&b"ab"[..]));
         assert_eq!(statistics.max_bytes_opt(), Some(&b"b"[..]));
         assert_eq!(statistics.null_count_opt(), Some(1));
+    }
+
+    #[test]
+    fn a_key_pointing_at_a_null_value_is_a_null_row() {
+        let keys = arrow::array::Int32Array::from(vec![Some(0), Some(1), None, Some(0)]);
+        let values = Arc::new(StringArray::from(vec![Some("GET"), None]));
+        let batch = batch_of(Arc::new(DictionaryArray::try_new(keys, values).unwrap()));
+        let read = round_trip(std::slice::from_ref(&batch), Compression::UNCOMPRESSED);
+        assert_eq!(read, vec![Some("GET".to_string()), None, None, Some("GET".to_string())]);
     }
 
     #[test]
