@@ -210,7 +210,7 @@ enum Group {
     Encoding(std::sync::mpsc::Receiver<Result<Vec<ColumnWriter>, ParquetError>>),
 }
 
-/// Dictionary columns are written by [`DictionaryChunk`], the others by arrow-rs.
+/// Names and signed integers are written by [`DictionaryChunk`], the others by arrow-rs.
 enum ColumnWriter {
     Arrow(Box<ArrowColumnWriter>),
     Dictionary(Box<DictionaryChunk>),
@@ -340,7 +340,11 @@ impl ParquetSink {
             .enumerate()
             .map(|(index, (writer, field))| {
                 if dictionary::handles(field.data_type(), self.compression) {
-                    ColumnWriter::Dictionary(Box::new(DictionaryChunk::new(leaves.column(index), self.compression)))
+                    ColumnWriter::Dictionary(Box::new(DictionaryChunk::new(
+                        leaves.column(index),
+                        field.data_type(),
+                        self.compression,
+                    )))
                 } else {
                     ColumnWriter::Arrow(Box::new(writer))
                 }
