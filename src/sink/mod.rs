@@ -192,6 +192,8 @@ pub struct ParquetSink {
     factory: ArrowRowGroupWriterFactory,
     schema: SchemaRef,
     compression: Compression,
+    /// Per column: written by [`DictionaryChunk`] rather than arrow-rs.
+    dictionary_writer: Vec<bool>,
     encoders: Option<Arc<rayon::ThreadPool>>,
     /// The open row group's column writers, and the rows already encoded into them.
     group: Option<Group>,
@@ -235,6 +237,17 @@ impl ParquetSink {
     pub fn create(target: &Path, schema: SchemaRef, settings: &FileSettings) -> Result<ParquetSink, SinkError> {
         let file = AtomicFile::create(target)?;
         let properties = writer_properties(&schema, settings);
+        // A column the properties give an encoding of its own keeps arrow-rs's writer.
+        let dictionary_writer = schema
+            .fields()
+            .iter()
+            .map(|field| {
+                let column = ColumnPath::from(field.name().as_str());
+                properties.dictionary_enabled(&column)
+                    && properties.encoding(&column).is_none()
+                    && dictionary::handles(field.data_type(), properties.compression(&column))
+            })
+            .collect();
         // ArrowWriter embeds the Arrow schema in the footer, so readers get back the
         // dictionary and timestamp types; its lower-level halves do the writing.
         let (writer, factory) = ArrowWriter::try_new(file, schema.clone(), Some(properties))
@@ -245,6 +258,7 @@ impl ParquetSink {
             factory,
             schema,
             compression: settings.compression,
+            dictionary_writer,
             encoders: settings.encoders.clone(),
             group: None,
             group_rows: 0,
@@ -339,7 +353,7 @@ impl ParquetSink {
             .zip(self.schema.fields())
             .enumerate()
             .map(|(index, (writer, field))| {
-                if dictionary::handles(field.data_type(), self.compression) {
+                if self.dictionary_writer[index] {
                     ColumnWriter::Dictionary(Box::new(DictionaryChunk::new(
                         leaves.column(index),
                         field.data_type(),
