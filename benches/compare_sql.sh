@@ -1,34 +1,38 @@
 #!/usr/bin/env bash
-# halake's reports against halog on one generated file, in one run:
+# halake's reports against halog on one generated file per traffic profile, in one run:
 # - raw logs, no conversion: halake report vs the matching halog option;
 # - Parquet: halake report over the converted file vs halog on the raw file, and vs
 #   DuckDB running the same SQL on the same Parquet.
-# Prints medians and ratios.
+# Prints medians and ratios, a table per profile.
 #
-#   benches/compare_sql.sh                 # 1 GiB, 3 runs each
-#   SIZE=200MB RUNS=5 benches/compare_sql.sh
+#   benches/compare_sql.sh                 # 1 GiB per profile, 3 runs each
+#   SIZE=200MB RUNS=5 PROFILES=web benches/compare_sql.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 source benches/setup.sh
-PARQUET="$WORK/reports-$SIZE.parquet"
-[ -s "$PARQUET" ] || "$HALAKE" convert "$LOG" -o "$PARQUET" -q
-echo "input: $LOG, $(stat -c %s "$LOG") bytes; $PARQUET; $THREADS cores"
 
 declare -A HALOG=([status_codes]=-st [termination_codes]=-tc [servers]=-srv [timer_percentiles]=-pct [urls]=-u)
-args=()
-for report in status_codes termination_codes servers timer_percentiles urls; do
-    args+=(-n "halog ${HALOG[$report]}" "halog ${HALOG[$report]} < $LOG > /dev/null")
-    args+=(-n "halake $report raw" "$HALAKE report $report $LOG --format csv > /dev/null")
-    args+=(-n "halake $report parquet" "$HALAKE report $report $PARQUET --format csv > /dev/null")
-done
-for report in status_codes termination_codes servers; do
-    # DuckDB asks the same question in its own dialect (halake's functions are not there).
-    args+=(-n "duckdb $report parquet" "python3 benches/duckdb_query.py $PARQUET $THREADS $report")
-done
-hyperfine --warmup 1 --runs "$RUNS" --export-json "$WORK/hyperfine-sql.json" "${args[@]}" >/dev/null
+for PROFILE in $PROFILES; do
+    LOG=$(generated_log "$PROFILE")
+    PARQUET="$WORK/reports-$PROFILE-$SIZE.parquet"
+    [ -s "$PARQUET" ] || "$HALAKE" convert "$LOG" -o "$PARQUET" -q
+    echo
+    echo "profile $PROFILE: $LOG, $(stat -c %s "$LOG") bytes; $PARQUET"
 
-python3 - "$WORK/hyperfine-sql.json" <<'PY'
+    args=()
+    for report in status_codes termination_codes servers timer_percentiles urls; do
+        args+=(-n "halog ${HALOG[$report]}" "halog ${HALOG[$report]} < $LOG > /dev/null")
+        args+=(-n "halake $report raw" "$HALAKE report $report $LOG --format csv > /dev/null")
+        args+=(-n "halake $report parquet" "$HALAKE report $report $PARQUET --format csv > /dev/null")
+    done
+    for report in status_codes termination_codes servers; do
+        # DuckDB asks the same question in its own dialect (halake's functions are not there).
+        args+=(-n "duckdb $report parquet" "python3 benches/duckdb_query.py $PARQUET $THREADS $report")
+    done
+    hyperfine --warmup 1 --runs "$RUNS" --export-json "$WORK/hyperfine-sql.json" "${args[@]}" >/dev/null
+
+    python3 - "$WORK/hyperfine-sql.json" <<'PY'
 import json, sys
 results = {r["command"]: r["median"] for r in json.load(open(sys.argv[1]))["results"]}
 halog = {"status_codes": "-st", "termination_codes": "-tc", "servers": "-srv", "timer_percentiles": "-pct", "urls": "-u"}
@@ -41,3 +45,4 @@ for report, option in halog.items():
     duck_text = f"{duck:>8.2f} {pq / duck:>14.2f}x" if duck else f"{'':>8} {'':>15}"
     print(f"{report:<18} {h:>8.2f} {raw:>8.2f} {raw / h:>9.2f}x {pq:>8.2f} {h / pq:>13.1f}x {duck_text}")
 PY
+done

@@ -1,5 +1,5 @@
-//! Single-threaded parser throughput on generated logs (a realistic mix of HTTP, HTTPS,
-//! TCP, connection errors and events under rsyslog headers).
+//! Single-threaded parser throughput on generated logs, one input per traffic profile
+//! (`halake generate --profile`): a website, an API gateway, a TCP load balancer.
 //!
 //! cargo bench --bench parse
 
@@ -18,31 +18,37 @@ fn main() {
     divan::main();
 }
 
-fn input() -> &'static [u8] {
-    static INPUT: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
-    INPUT.get_or_init(|| {
+const PROFILES: [&str; 3] = ["web", "api", "tcp-heavy"];
+
+/// The generated input of a profile, made once per run.
+fn input(profile: &str) -> &'static [u8] {
+    use clap::ValueEnum;
+    static INPUTS: [std::sync::OnceLock<Vec<u8>>; PROFILES.len()] = [const { std::sync::OnceLock::new() }; 3];
+    let index = PROFILES.iter().position(|p| *p == profile).expect("one of PROFILES");
+    INPUTS[index].get_or_init(|| {
         let mut bytes = Vec::with_capacity(BYTES as usize + 4096);
-        halake::generate::generate(&mut bytes, BYTES, 1).expect("generate");
+        let chosen = halake::generate::Profile::from_str(profile, false).expect("a profile name");
+        halake::generate::generate(&mut bytes, BYTES, 1, chosen).expect("generate");
         bytes
     })
 }
 
 /// Lines to rows, without Arrow: the parser alone.
-#[divan::bench(sample_count = 10)]
-fn parse_lines(bencher: divan::Bencher) {
-    count_traffic(bencher, None);
+#[divan::bench(sample_count = 10, args = PROFILES)]
+fn parse_lines(bencher: divan::Bencher, profile: &str) {
+    count_traffic(bencher, profile, None);
 }
 
 /// Lines read with no column wanted, as a raw-log `count(*)` reads them: what deciding
 /// whether each line is a row, an event or a reject costs on its own.
-#[divan::bench(sample_count = 10)]
-fn parse_lines_projected(bencher: divan::Bencher) {
-    count_traffic(bencher, Some(&[]));
+#[divan::bench(sample_count = 10, args = PROFILES)]
+fn parse_lines_projected(bencher: divan::Bencher, profile: &str) {
+    count_traffic(bencher, profile, Some(&[]));
 }
 
 /// Parses the input, reading only `columns` when given, and counts the traffic rows.
-fn count_traffic(bencher: divan::Bencher, columns: Option<&[usize]>) {
-    let input = input();
+fn count_traffic(bencher: divan::Bencher, profile: &str, columns: Option<&[usize]>) {
+    let input = input(profile);
     let catalogue = Catalogue::standard();
     bencher.counter(BytesCount::of_slice(input)).bench(|| {
         let mut parser = LineParser::new(&catalogue, LocalZone::utc(), NOV_2026);
@@ -58,9 +64,9 @@ fn count_traffic(bencher: divan::Bencher, columns: Option<&[usize]>) {
 }
 
 /// Lines to Arrow record batches: what the convert job does before Parquet encoding.
-#[divan::bench(sample_count = 10)]
-fn parse_into_record_batches(bencher: divan::Bencher) {
-    let input = input();
+#[divan::bench(sample_count = 10, args = PROFILES)]
+fn parse_into_record_batches(bencher: divan::Bencher, profile: &str) {
+    let input = input(profile);
     let catalogue = Catalogue::standard();
     bencher.counter(BytesCount::of_slice(input)).bench(|| {
         let mut parser = LineParser::new(&catalogue, LocalZone::utc(), NOV_2026);

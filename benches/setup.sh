@@ -1,7 +1,9 @@
 # Shared by the comparison scripts (sourced, not run): settings, the peers they need,
-# a release build, and the generated input file $LOG.
+# a release build, and `generated_log PROFILE`, which prints the path of that profile's
+# generated input (made once per size and profile).
 SIZE="${SIZE:-1GiB}"
 RUNS="${RUNS:-3}"
+PROFILES="${PROFILES:-web api tcp-heavy}"
 WORK="${WORK:-${TMPDIR:-/tmp}/halake-bench}"
 THREADS="$(nproc)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/halake/target}"
@@ -17,5 +19,10 @@ python3 -c 'import duckdb' 2>/dev/null || { echo "$0 needs DuckDB: python3 -m pi
 cargo build --release --quiet
 HALAKE="$CARGO_TARGET_DIR/release/halake"
 mkdir -p "$WORK"
-LOG="$WORK/haproxy-$SIZE.log"
-[ -s "$LOG" ] || "$HALAKE" generate --size "$SIZE" --seed 1 -o "$LOG"
+echo "$(date -u +%Y-%m-%d), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $THREADS cores, $(git rev-parse --short HEAD)"
+
+generated_log() {
+    local log="$WORK/haproxy-$1-$SIZE.log"
+    [ -s "$log" ] || "$HALAKE" generate --profile "$1" --size "$SIZE" --seed 1 -o "$log"
+    echo "$log"
+}

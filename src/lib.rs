@@ -34,5 +34,5 @@ pub mod render;
 pub mod schema;
 pub mod signals;
 pub mod sink;
-#[cfg(feature = "cli")]
+#[cfg(feature = "sql")]
 pub mod sql;

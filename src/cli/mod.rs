@@ -1,7 +1,11 @@
-//! Command-line interface: argument definitions and the commands they run.
+//! Command-line interface: argument definitions and the commands they run. `sql` and
+//! `report` live in [`query`], built with the `sql` feature (DataFusion).
+
+#[cfg(feature = "sql")]
+mod query;
 
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
@@ -18,12 +22,14 @@ use crate::parse::{Catalogue, FormatSource};
 use crate::schema;
 use crate::signals;
 use crate::sink::{self, AtomicFile};
-use crate::sql::output::OutputFormat;
-use crate::sql::reports::{REPORTS, Report};
-use crate::sql::{self, LogSettings, Sql};
 
 #[derive(Debug, Parser)]
 #[command(name = "halake", version, about = "HAProxy logs into typed columns: Parquet and SQL", long_about = None)]
+#[cfg_attr(
+    not(feature = "sql"),
+    command(after_help = "Built without the SQL engine: `sql` and `report` come with the default features \
+                          (cargo build --release).")
+)]
 pub struct Args {
     #[command(subcommand)]
     pub command: Command,
@@ -53,6 +59,7 @@ A live log that grows meanwhile is converted as it was when the run started.
 Exit status: 0 all read, 2 output written but some input could not be read, 1 failure,
 130 stopped by Ctrl-C or SIGTERM (temporary files deleted).")]
     Convert(ConvertArgs),
+    #[cfg(feature = "sql")]
     /// Run SQL over Parquet files, dataset directories or raw log files.
     #[command(after_help = "\
 Examples:
@@ -69,14 +76,15 @@ files, directories and .gz/.zst archives, parsed in parallel as the query runs. 
 status_class(status), termination_cause/termination_phase/persistence_cookie/
 set_cookie_action(state), termination_explain(state), request_text(method, uri_origin,
 path, query, http_version).")]
-    Sql(SqlArgs),
+    Sql(query::SqlArgs),
+    #[cfg(feature = "sql")]
     /// Run a canned report (halog's analyses and more) over Parquet or raw logs.
     #[command(after_help = "\
 Examples:
   halake report --list
   halake report termination_codes /var/log/haproxy.log
   halake report servers lake/ --format csv")]
-    Report(ReportArgs),
+    Report(query::ReportArgs),
     /// Print the output columns and what each one means.
     #[command(after_help = "\
 Examples:
@@ -88,7 +96,8 @@ Examples:
     #[command(after_help = "\
 Examples:
   halake generate --size 1GiB -o /tmp/haproxy-1g.log
-  halake generate --size 100MB --seed 7 -o sample.log")]
+  halake generate --size 100MB --seed 7 -o sample.log
+  halake generate --size 1GiB --profile api -o /tmp/api-1g.log")]
     Generate(GenerateArgs),
 }
 
@@ -97,9 +106,12 @@ pub struct GenerateArgs {
     /// How much to write: 100MB, 1GiB...
     #[arg(long, value_parser = generate::parse_size, value_name = "SIZE")]
     pub size: u64,
-    /// The same seed and size always give the same bytes.
+    /// The same profile, seed and size always give the same bytes.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// The traffic mix: a website, an API gateway, or a TCP load balancer.
+    #[arg(long, value_enum, default_value_t = generate::Profile::Web)]
+    pub profile: generate::Profile,
     /// The file to write.
     #[arg(short, long, value_name = "FILE")]
     pub output: PathBuf,
@@ -182,68 +194,6 @@ fn parse_chunk_size(text: &str) -> Result<usize, String> {
 }
 
 #[derive(Debug, ClapArgs)]
-pub struct QueryArgs {
-    /// Another table: NAME=PATH (Parquet or logs, as the inputs). Repeat for more.
-    #[arg(long = "table", value_name = "NAME=PATH", value_parser = parse_table)]
-    pub tables: Vec<(String, PathBuf)>,
-    /// How to print the result.
-    #[arg(long, value_enum, default_value = "table")]
-    pub format: sql::output::OutputFormat,
-    /// Write the result to this file instead of standard output.
-    #[arg(short, long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
-    /// Rows a table shows at most; 0 shows all. Other formats always write every row.
-    #[arg(long, default_value_t = 40, value_name = "N")]
-    pub max_rows: usize,
-    /// Threads for queries and parsing [default: all cores].
-    #[arg(long, value_parser = parse_threads)]
-    pub threads: Option<usize>,
-    /// Time zone of HAProxy's local dates in raw logs (IANA name).
-    #[arg(long, default_value = "UTC", value_name = "TZ")]
-    pub timezone: String,
-    #[command(flatten)]
-    pub formats: FormatArgs,
-}
-
-#[derive(Debug, ClapArgs)]
-pub struct SqlArgs {
-    /// The query (unless -f is given), then the inputs of the table `logs`.
-    #[arg(value_name = "QUERY | INPUT")]
-    pub arguments: Vec<String>,
-    /// Read the query from this file (several statements run in order; the last one's
-    /// result is printed).
-    #[arg(short = 'f', long = "file", value_name = "FILE.sql")]
-    pub file: Option<PathBuf>,
-    #[command(flatten)]
-    pub query: QueryArgs,
-}
-
-#[derive(Debug, ClapArgs)]
-pub struct ReportArgs {
-    /// The report to run (see --list).
-    #[arg(value_name = "NAME", required_unless_present = "list")]
-    pub name: Option<String>,
-    /// The inputs of the table `logs`.
-    #[arg(value_name = "INPUT")]
-    pub inputs: Vec<PathBuf>,
-    /// List the reports and what each answers.
-    #[arg(long)]
-    pub list: bool,
-    /// Print the report's SQL instead of running it.
-    #[arg(long)]
-    pub show_sql: bool,
-    #[command(flatten)]
-    pub query: QueryArgs,
-}
-
-fn parse_table(text: &str) -> Result<(String, PathBuf), String> {
-    match text.split_once('=') {
-        Some((name, path)) if !name.is_empty() && !path.is_empty() => Ok((name.to_string(), PathBuf::from(path))),
-        _ => Err(format!("'{text}' is not NAME=PATH")),
-    }
-}
-
-#[derive(Debug, ClapArgs)]
 pub struct SchemaArgs {
     /// Print the columns of the events table instead.
     #[arg(long)]
@@ -259,8 +209,10 @@ pub struct SchemaArgs {
 pub fn run(args: Args) -> Result<ExitCode> {
     match args.command {
         Command::Convert(args) => run_convert(args),
-        Command::Sql(args) => run_sql(args),
-        Command::Report(args) => run_report(args),
+        #[cfg(feature = "sql")]
+        Command::Sql(args) => query::run_sql(args),
+        #[cfg(feature = "sql")]
+        Command::Report(args) => query::run_report(args),
         Command::Schema(args) => run_schema(args),
         Command::Generate(args) => run_generate(args),
     }
@@ -268,7 +220,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
 
 fn run_generate(args: GenerateArgs) -> Result<ExitCode> {
     let mut file = AtomicFile::create(&args.output)?;
-    generate::generate(&mut file, args.size, args.seed)
+    generate::generate(&mut file, args.size, args.seed, args.profile)
         .with_context(|| format!("writing {}", args.output.display()))?;
     file.commit()?;
     Ok(ExitCode::SUCCESS)
@@ -396,146 +348,6 @@ fn print_summary(summary: &Summary, options: &ConvertOptions) -> std::io::Result
         )?;
     }
     Ok(())
-}
-
-/// A session with `logs` made of `inputs` and the `--table`s registered.
-fn session(args: &QueryArgs, inputs: &[PathBuf]) -> Result<Sql> {
-    let threads = threads_or_all_cores(args.threads);
-    let settings = LogSettings {
-        catalogue: catalogue(&args.formats)?,
-        zone: LocalZone::new(&args.timezone).map_err(anyhow::Error::msg)?,
-        chunk_size: 8 << 20,
-    };
-    let mut session = Sql::new(threads, settings)?;
-    if !inputs.is_empty() {
-        session.register("logs", inputs)?;
-    }
-    for (name, path) in &args.tables {
-        session.register(name, std::slice::from_ref(path))?;
-    }
-    Ok(session)
-}
-
-fn run_sql(args: SqlArgs) -> Result<ExitCode> {
-    let (query, inputs): (Option<String>, Vec<PathBuf>) = match &args.file {
-        Some(file) => (Some(sql::read_query_file(file)?), args.arguments.iter().map(PathBuf::from).collect()),
-        None => match args.arguments.split_first() {
-            Some((query, inputs)) if !Path::new(query).exists() => {
-                (Some(query.clone()), inputs.iter().map(PathBuf::from).collect())
-            }
-            _ => (None, args.arguments.iter().map(PathBuf::from).collect()),
-        },
-    };
-    if inputs.is_empty() && args.query.tables.is_empty() {
-        bail!("give the inputs of the table `logs` (Parquet, a dataset directory or log files), or --table NAME=PATH");
-    }
-    let session = session(&args.query, &inputs)?;
-    match query {
-        Some(query) => print_result(&session, &query, &args.query),
-        None if std::io::stdin().is_terminal() => prompt(&session, &args.query),
-        None => {
-            let mut query = String::new();
-            std::io::Read::read_to_string(&mut std::io::stdin(), &mut query).context("reading the query from stdin")?;
-            print_result(&session, &query, &args.query)
-        }
-    }
-}
-
-fn run_report(args: ReportArgs) -> Result<ExitCode> {
-    if args.list {
-        let mut out = std::io::stdout().lock();
-        let width = REPORTS.iter().map(|r| r.name.len()).max().unwrap_or(0);
-        for report in REPORTS {
-            writeln!(out, "{:<width$}  {}", report.name, report.description())?;
-        }
-        return Ok(ExitCode::SUCCESS);
-    }
-    let name = args.name.as_deref().unwrap_or_default();
-    let Some(report) = Report::find(name) else {
-        let names: Vec<&str> = REPORTS.iter().map(|r| r.name).collect();
-        bail!("no report named '{name}': reports are {}", names.join(", "));
-    };
-    if args.show_sql {
-        print!("{}", report.sql);
-        return Ok(ExitCode::SUCCESS);
-    }
-    if args.inputs.is_empty() {
-        bail!("give the inputs of the table `logs` (Parquet, a dataset directory or log files)");
-    }
-    let session = session(&args.query, &args.inputs)?;
-    print_result(&session, report.sql, &args.query)
-}
-
-fn print_result(session: &Sql, query: &str, args: &QueryArgs) -> Result<ExitCode> {
-    let result = session.run(query)?;
-    let max_rows = (args.max_rows > 0).then_some(args.max_rows);
-    match &args.output {
-        Some(path) => {
-            let mut file = AtomicFile::create(path)?;
-            sql::output::write(&result, args.format, None, &mut file)?;
-            file.commit()?;
-        }
-        None if args.format == OutputFormat::Parquet => bail!("--format parquet needs -o FILE"),
-        None => {
-            let mut out = std::io::BufWriter::new(std::io::stdout());
-            sql::output::write(&result, args.format, max_rows, &mut out)?;
-            out.flush()?;
-        }
-    }
-    for (table, events, rejects) in session.skipped_lines() {
-        eprintln!("note: table {table}: {events} event line(s) and {rejects} rejected line(s) are not rows");
-    }
-    for (table, skipped) in session.skipped_inputs() {
-        eprintln!(
-            "note: table {table}: {skipped} input(s) not read: last written over two days before the time filter"
-        );
-    }
-    let unread = session.unread_inputs();
-    for problem in &unread {
-        eprintln!("halake: error: {problem}");
-    }
-    if unread.is_empty() {
-        Ok(ExitCode::SUCCESS)
-    } else {
-        eprintln!("halake: {} input(s) could not be read completely: the result covers what could be", unread.len());
-        Ok(ExitCode::from(PARTIAL_EXIT))
-    }
-}
-
-/// Reads statements at a prompt until end of input; a statement ends with `;`.
-fn prompt(session: &Sql, args: &QueryArgs) -> Result<ExitCode> {
-    let mut editor = rustyline::DefaultEditor::new().context("starting the prompt")?;
-    let history = std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".halake_history"));
-    if let Some(history) = &history {
-        let _ = editor.load_history(history);
-    }
-    let mut statement = String::new();
-    loop {
-        let prompt = if statement.is_empty() { "halake> " } else { "   ...> " };
-        match editor.readline(prompt) {
-            Ok(line) => {
-                statement.push_str(&line);
-                statement.push('\n');
-                if !line.trim_end().ends_with(';') {
-                    continue;
-                }
-                let _ = editor.add_history_entry(statement.trim_end());
-                let started = std::time::Instant::now();
-                match print_result(session, &statement, args) {
-                    Ok(_) => eprintln!("({:.3} s)", started.elapsed().as_secs_f64()),
-                    Err(error) => eprintln!("error: {error:#}"),
-                }
-                statement.clear();
-            }
-            Err(rustyline::error::ReadlineError::Interrupted) => statement.clear(),
-            Err(rustyline::error::ReadlineError::Eof) => break,
-            Err(error) => return Err(error).context("reading the prompt"),
-        }
-    }
-    if let Some(history) = &history {
-        let _ = editor.save_history(history);
-    }
-    Ok(ExitCode::SUCCESS)
 }
 
 fn run_schema(args: SchemaArgs) -> Result<ExitCode> {
