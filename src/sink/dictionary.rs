@@ -665,14 +665,16 @@ mod tests {
 
     #[test]
     fn integers_past_a_mebibyte_of_dictionary_go_on_plain() {
+        // The file's first rows repeat, so the sink gives the column a dictionary; then
         // 160 000 distinct 8-byte values: the dictionary stops past 131 072 (1 MiB).
+        let repeating = batch_of(Arc::new(Int64Array::from_iter_values((0..70_000i64).map(|i| i % 100))));
         let values: Vec<Option<i64>> = (0..200_000i64).map(|i| (i % 5 != 4).then_some(i * 1_000_003 - 7)).collect();
-        let batch = batch_of(Arc::new(Int64Array::from(values)));
-        let (_dir, target) = write(std::slice::from_ref(&batch), Compression::UNCOMPRESSED);
+        let batches = [repeating, batch_of(Arc::new(Int64Array::from(values)))];
+        let (_dir, target) = write(&batches, Compression::UNCOMPRESSED);
         let encodings = data_page_encodings(&target);
         assert_eq!(encodings.first(), Some(&Encoding::RLE_DICTIONARY));
         assert_eq!(encodings.last(), Some(&Encoding::PLAIN));
-        assert_eq!(round_trip(std::slice::from_ref(&batch), Compression::UNCOMPRESSED), expected(&[batch]));
+        assert_eq!(round_trip(&batches, Compression::UNCOMPRESSED), expected(&batches));
         let Statistics::Int64(bounds) = statistics(&target) else { panic!("INT64 statistics") };
         assert_eq!((*bounds.min_opt().unwrap(), *bounds.max_opt().unwrap()), (-7, 199_998 * 1_000_003 - 7));
         assert_eq!(bounds.null_count_opt(), Some(40_000));

@@ -22,6 +22,7 @@ use rayon::iter::{IndexedParallelIterator, IntoParallelIterator, IntoParallelRef
 use crate::schema;
 
 mod dictionary;
+mod encoding;
 
 use dictionary::DictionaryChunk;
 
@@ -188,12 +189,13 @@ pub fn writer_properties(schema: &Schema, settings: &FileSettings) -> WriterProp
 /// into the open row group. With a pool, that round runs in the background while the
 /// caller goes on, so the workers parse while the last columns of a round finish.
 pub struct ParquetSink {
-    writer: SerializedFileWriter<AtomicFile>,
-    factory: ArrowRowGroupWriterFactory,
+    /// Until the first round is encoded: the file, and the properties that round's rows
+    /// will adjust (see [`encoding`]).
+    unopened: Option<Box<(AtomicFile, WriterProperties)>>,
+    /// From then on.
+    open: Option<OpenFile>,
     schema: SchemaRef,
     compression: Compression,
-    /// Per column: written by [`DictionaryChunk`] rather than arrow-rs.
-    dictionary_writer: Vec<bool>,
     encoders: Option<Arc<rayon::ThreadPool>>,
     /// The open row group's column writers, and the rows already encoded into them.
     group: Option<Group>,
@@ -203,6 +205,13 @@ pub struct ParquetSink {
     row_groups: usize,
     target: PathBuf,
     rows: u64,
+}
+
+struct OpenFile {
+    writer: SerializedFileWriter<AtomicFile>,
+    factory: ArrowRowGroupWriterFactory,
+    /// Per column: written by [`DictionaryChunk`] rather than arrow-rs.
+    dictionary_writer: Vec<bool>,
 }
 
 /// The column writers of the open row group.
@@ -237,28 +246,11 @@ impl ParquetSink {
     pub fn create(target: &Path, schema: SchemaRef, settings: &FileSettings) -> Result<ParquetSink, SinkError> {
         let file = AtomicFile::create(target)?;
         let properties = writer_properties(&schema, settings);
-        // A column the properties give an encoding of its own keeps arrow-rs's writer.
-        let dictionary_writer = schema
-            .fields()
-            .iter()
-            .map(|field| {
-                let column = ColumnPath::from(field.name().as_str());
-                properties.dictionary_enabled(&column)
-                    && properties.encoding(&column).is_none()
-                    && dictionary::handles(field.data_type(), properties.compression(&column))
-            })
-            .collect();
-        // ArrowWriter embeds the Arrow schema in the footer, so readers get back the
-        // dictionary and timestamp types; its lower-level halves do the writing.
-        let (writer, factory) = ArrowWriter::try_new(file, schema.clone(), Some(properties))
-            .and_then(ArrowWriter::into_serialized_writer)
-            .map_err(|source| SinkError::Write { path: target.to_path_buf(), source })?;
         Ok(ParquetSink {
-            writer,
-            factory,
+            unopened: Some(Box::new((file, properties))),
+            open: None,
             schema,
             compression: settings.compression,
-            dictionary_writer,
             encoders: settings.encoders.clone(),
             group: None,
             group_rows: 0,
@@ -267,6 +259,39 @@ impl ParquetSink {
             row_groups: 0,
             target: target.to_path_buf(),
             rows: 0,
+        })
+    }
+
+    /// The Parquet writer, made on the first call, once the rows pending show which
+    /// columns a dictionary would serve.
+    fn open(&mut self, whole_file: bool) -> Result<&mut OpenFile, SinkError> {
+        if let Some(unopened) = self.unopened.take() {
+            let (file, properties) = *unopened;
+            let properties =
+                encoding::drop_outgrown_dictionaries(properties, &self.pending, ROW_GROUP_ROWS, whole_file);
+            // A column the properties give an encoding of its own keeps arrow-rs's writer.
+            let dictionary_writer = self
+                .schema
+                .fields()
+                .iter()
+                .map(|field| {
+                    let column = ColumnPath::from(field.name().as_str());
+                    properties.dictionary_enabled(&column)
+                        && properties.encoding(&column).is_none()
+                        && dictionary::handles(field.data_type(), properties.compression(&column))
+                })
+                .collect();
+            // ArrowWriter embeds the Arrow schema in the footer, so readers get back the
+            // dictionary and timestamp types; its lower-level halves do the writing.
+            let (writer, factory) = ArrowWriter::try_new(file, self.schema.clone(), Some(properties))
+                .and_then(ArrowWriter::into_serialized_writer)
+                .map_err(self.write_error())?;
+            self.open = Some(OpenFile { writer, factory, dictionary_writer });
+        }
+        let target = &self.target;
+        self.open.as_mut().ok_or_else(|| SinkError::Write {
+            path: target.clone(),
+            source: ParquetError::General("the file failed to open before".into()),
         })
     }
 
@@ -279,7 +304,7 @@ impl ParquetSink {
             self.pending_rows += take;
             offset += take;
             if self.pending_rows >= ENCODE_ROWS || take == room {
-                self.encode_pending()?;
+                self.encode_pending(false)?;
             }
             if self.group_rows == ROW_GROUP_ROWS {
                 self.close_row_group()?;
@@ -293,13 +318,14 @@ impl ParquetSink {
         move |source| SinkError::Write { path: path.clone(), source }
     }
 
-    fn encode_pending(&mut self) -> Result<(), SinkError> {
+    /// `whole_file`: no rows will follow these.
+    fn encode_pending(&mut self, whole_file: bool) -> Result<(), SinkError> {
         if self.pending_rows == 0 {
             return Ok(());
         }
         let mut writers = match self.take_writers()? {
             Some(writers) => writers,
-            None => self.column_writers()?,
+            None => self.column_writers(whole_file)?,
         };
         let pending = std::mem::take(&mut self.pending);
         let schema = self.schema.clone();
@@ -345,19 +371,22 @@ impl ParquetSink {
     }
 
     /// Writers for a new row group, one per column (each column is one Parquet leaf).
-    fn column_writers(&self) -> Result<Vec<ColumnWriter>, SinkError> {
-        let arrow = self.factory.create_column_writers(self.row_groups).map_err(self.write_error())?;
-        let leaves = self.writer.schema_descr();
+    fn column_writers(&mut self, whole_file: bool) -> Result<Vec<ColumnWriter>, SinkError> {
+        let (row_groups, compression, schema) = (self.row_groups, self.compression, self.schema.clone());
+        let write_error = self.write_error();
+        let open = self.open(whole_file)?;
+        let arrow = open.factory.create_column_writers(row_groups).map_err(write_error)?;
+        let leaves = open.writer.schema_descr();
         Ok(arrow
             .into_iter()
-            .zip(self.schema.fields())
+            .zip(schema.fields())
             .enumerate()
             .map(|(index, (writer, field))| {
-                if self.dictionary_writer[index] {
+                if open.dictionary_writer[index] {
                     ColumnWriter::Dictionary(Box::new(DictionaryChunk::new(
                         leaves.column(index),
                         field.data_type(),
-                        self.compression,
+                        compression,
                     )))
                 } else {
                     ColumnWriter::Arrow(Box::new(writer))
@@ -387,7 +416,8 @@ impl ParquetSink {
             None => writers.into_iter().map(ColumnWriter::close).collect(),
         };
         let write_error = self.write_error();
-        let mut row_group = self.writer.next_row_group().map_err(&write_error)?;
+        let open = self.open.as_mut().expect("a row group was encoded, so the file is open");
+        let mut row_group = open.writer.next_row_group().map_err(&write_error)?;
         for chunk in chunks {
             chunk
                 .and_then(|chunk| match chunk {
@@ -406,10 +436,13 @@ impl ParquetSink {
     /// Writes the last row group and the footer, and moves the file into place; returns
     /// the row count.
     pub fn finish(mut self) -> Result<u64, SinkError> {
-        self.encode_pending()?;
+        let whole_file = self.open.is_none();
+        self.encode_pending(whole_file)?;
         self.close_row_group()?;
         let write_error = self.write_error();
-        let file = self.writer.into_inner().map_err(write_error)?;
+        self.open(whole_file)?;
+        let open = self.open.take().expect("opened above");
+        let file = open.writer.into_inner().map_err(write_error)?;
         file.commit()?;
         Ok(self.rows)
     }
