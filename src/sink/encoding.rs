@@ -8,11 +8,15 @@
 //!
 //! So before a file's first row group is written, each column that would get a
 //! dictionary is measured on the rows at hand (the first round of encoding, 64 Ki rows):
-//! the bytes its dictionary page would take after half of them and after all of them.
-//! Distinct values grow with the rows as Heaps' law has it, `D(n) = K·nᵝ`: the two points
-//! give ᵝ, which is 1 for unique values and falls towards 0 as a column's values
-//! saturate (20 000 clients, a few hundred paths). A column whose dictionary is projected
-//! past the limit within one row group is written without one.
+//! the bytes its dictionary page would take after half of them and after all of them,
+//! and how many of the second half's values were new. A column is written without a
+//! dictionary when both say it cannot pay: most values of the second half are new (it
+//! is nearly unique: request ids, byte counts of a TCP proxy), and its dictionary,
+//! projected to a row group with Heaps' law (`D(n) = K·nᵝ`, ᵝ from the two points),
+//! would pass the page limit. A column whose values come back keeps its dictionary even
+//! when the projection says it may outgrow it (a few tens of thousands of clients or
+//! byte sizes): there, while it lasts, it makes the file smaller, and the projection
+//! overshoots for a population the first rows have not yet seen whole.
 
 use std::collections::HashSet;
 
@@ -35,14 +39,20 @@ pub fn drop_outgrown_dictionaries(
     let mut outgrown = Vec::new();
     for (index, field) in first.schema().fields().iter().enumerate() {
         let column = ColumnPath::from(field.name().as_str());
-        if !properties.dictionary_enabled(&column) {
+        // A list's values are its Parquet leaf, `name.list.item`, as arrow-rs names it.
+        let leaf = match field.data_type() {
+            DataType::List(item) => ColumnPath::new(vec![field.name().clone(), "list".into(), item.name().clone()]),
+            _ => column,
+        };
+        if !properties.dictionary_enabled(&leaf) {
             continue;
         }
         let arrays: Vec<&dyn Array> = batches.iter().map(|batch| batch.column(index).as_ref()).collect();
         let Some(growth) = DictionaryGrowth::measure(&arrays, rows) else { continue };
         let target = if whole_file { rows } else { row_group_rows.max(rows) };
-        if growth.projected_bytes(rows, target) >= properties.column_dictionary_page_size_limit(&column) as f64 {
-            outgrown.push(column);
+        let limit = properties.column_dictionary_page_size_limit(&leaf) as f64;
+        if growth.mostly_new() && growth.projected_bytes(rows, target) >= limit {
+            outgrown.push(leaf);
         }
     }
     if outgrown.is_empty() {
@@ -56,18 +66,21 @@ pub fn drop_outgrown_dictionaries(
 }
 
 /// The size of a column's PLAIN dictionary page (each distinct value with its 4-byte
-/// length, or at its physical width) after half of the measured rows and after all.
+/// length, or at its physical width) after half of the measured rows and after all, and
+/// how many values the second half had and how many of them were new.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct DictionaryGrowth {
     half_bytes: usize,
     full_bytes: usize,
+    second_half_values: usize,
+    second_half_new: usize,
 }
 
 impl DictionaryGrowth {
     /// `None` for types whose dictionary is not judged here: names (Arrow dictionaries,
     /// a handful of values by nature), flags, times (no dictionary anyway).
     fn measure(arrays: &[&dyn Array], rows: usize) -> Option<DictionaryGrowth> {
-        let mut counter = Counter { rows_seen: 0, half_rows: rows / 2, half_bytes: None, bytes: 0 };
+        let mut counter = Counter { rows_seen: 0, half_rows: rows / 2, half_bytes: None, bytes: 0, values: 0, new: 0 };
         let data_type = arrays.first()?.data_type().clone();
         match &data_type {
             DataType::Utf8 => {
@@ -120,7 +133,17 @@ impl DictionaryGrowth {
             }
             _ => return None,
         }
-        Some(DictionaryGrowth { half_bytes: counter.half_bytes.unwrap_or(counter.bytes), full_bytes: counter.bytes })
+        Some(DictionaryGrowth {
+            half_bytes: counter.half_bytes.unwrap_or(counter.bytes),
+            full_bytes: counter.bytes,
+            second_half_values: counter.values,
+            second_half_new: counter.new,
+        })
+    }
+
+    /// Most values of the second half had not been seen before.
+    fn mostly_new(self) -> bool {
+        self.second_half_new * 2 > self.second_half_values
     }
 
     /// The dictionary's size after `target_rows`, from its size after `rows` and `rows / 2`.
@@ -139,11 +162,18 @@ struct Counter {
     half_rows: usize,
     half_bytes: Option<usize>,
     bytes: usize,
+    /// Values in the second half, and the new ones among them.
+    values: usize,
+    new: usize,
 }
 
 impl Counter {
     fn add(&mut self, new_value_bytes: Option<usize>) {
         self.bytes += new_value_bytes.unwrap_or(0);
+        if self.half_bytes.is_some() {
+            self.values += 1;
+            self.new += usize::from(new_value_bytes.is_some());
+        }
     }
 
     fn next_row(&mut self) {
@@ -210,8 +240,12 @@ mod tests {
         let lists = |offset: usize, unique: bool| {
             let mut builder = ListBuilder::new(StringBuilder::new());
             for row in offset..offset + ROWS / 2 {
-                builder.values().append_value("api.example.com");
-                builder.values().append_value(if unique { format!("{row:016x}") } else { "curl/8.5.0".into() });
+                if unique {
+                    builder.values().append_value(format!("{row:016x}"));
+                } else {
+                    builder.values().append_value("api.example.com");
+                    builder.values().append_value("curl/8.5.0");
+                }
                 builder.append(true);
             }
             Arc::new(builder.finish()) as ArrayRef
@@ -221,14 +255,17 @@ mod tests {
             .map(|offset| batch(vec![("ids", lists(offset, true)), ("agents", lists(offset, false))]))
             .collect();
         let properties = drop_outgrown_dictionaries(WriterProperties::default(), &batches, ROW_GROUP, false);
-        assert!(!kept(&properties, "ids") && kept(&properties, "agents"));
+        let item = |name: &str| ColumnPath::new(vec![name.into(), "list".into(), "item".into()]);
+        assert!(!properties.dictionary_enabled(&item("ids")) && properties.dictionary_enabled(&item("agents")));
     }
 
     #[test]
     fn heaps_exponent_bounds_the_projection() {
-        let unique = DictionaryGrowth { half_bytes: 100, full_bytes: 200 };
+        let unique = DictionaryGrowth { half_bytes: 100, full_bytes: 200, second_half_values: 10, second_half_new: 10 };
         assert_eq!(unique.projected_bytes(1000, 16_000), 3200.0);
-        let saturated = DictionaryGrowth { half_bytes: 200, full_bytes: 200 };
+        assert!(unique.mostly_new());
+        let saturated = DictionaryGrowth { half_bytes: 200, second_half_new: 0, ..unique };
+        assert!(!saturated.mostly_new());
         assert_eq!(saturated.projected_bytes(1000, 16_000), 200.0);
         assert_eq!(unique.projected_bytes(1000, 1000), 200.0);
     }
