@@ -7,12 +7,13 @@
 //! rows before that paid for hashing and got nothing for it.
 //!
 //! So before a file's first row group is written, each column that would get a
-//! dictionary is measured on the rows at hand (the first round of encoding, 64 Ki rows):
+//! dictionary is measured on the rows at hand (the first round of encoding: 64 Ki rows, or fewer when they are wide):
 //! the bytes its dictionary page would take after half of them and after all of them,
 //! and how many of the second half's values were new. A column is written without a
 //! dictionary when both say it cannot pay: most values of the second half are new (it
 //! is nearly unique: request ids, byte counts of a TCP proxy), and its dictionary,
-//! projected to a row group with Heaps' law (`D(n) = K·nᵝ`, ᵝ from the two points),
+//! projected to a row group with Heaps' law (`D(n) = K·nᵝ`, ᵝ from the two points, and
+//! for integers no more than every value between the least and the greatest seen),
 //! would pass the page limit. A column whose values come back keeps its dictionary even
 //! when the projection says it may outgrow it (a few tens of thousands of clients or
 //! byte sizes): there, while it lasts, it makes the file smaller, and the projection
@@ -74,6 +75,9 @@ struct DictionaryGrowth {
     full_bytes: usize,
     second_half_values: usize,
     second_half_new: usize,
+    /// For integers: the dictionary of every value between the least and the greatest
+    /// seen. Ports, for one, never need more than 256 KiB.
+    range_bytes: Option<f64>,
 }
 
 impl DictionaryGrowth {
@@ -82,6 +86,7 @@ impl DictionaryGrowth {
     fn measure(arrays: &[&dyn Array], rows: usize) -> Option<DictionaryGrowth> {
         let mut counter = Counter { rows_seen: 0, half_rows: rows / 2, half_bytes: None, bytes: 0, values: 0, new: 0 };
         let data_type = arrays.first()?.data_type().clone();
+        let mut range_bytes = None;
         match &data_type {
             DataType::Utf8 => {
                 let mut seen = HashSet::new();
@@ -117,6 +122,7 @@ impl DictionaryGrowth {
                 // INT32 and INT64 are Parquet's physical types: Int16 is stored in 4 bytes.
                 let width = if data_type == DataType::Int64 { 8 } else { 4 };
                 let mut seen = HashSet::new();
+                let (mut least, mut greatest) = (i64::MAX, i64::MIN);
                 for array in arrays {
                     for row in 0..array.len() {
                         if array.is_valid(row) {
@@ -125,10 +131,14 @@ impl DictionaryGrowth {
                                 DataType::Int32 => i64::from(array.as_primitive::<Int32Type>().value(row)),
                                 _ => array.as_primitive::<Int64Type>().value(row),
                             };
+                            (least, greatest) = (least.min(value), greatest.max(value));
                             counter.add(seen.insert(value).then_some(width));
                         }
                         counter.next_row();
                     }
+                }
+                if least <= greatest {
+                    range_bytes = Some((greatest as f64 - least as f64 + 1.0) * width as f64);
                 }
             }
             _ => return None,
@@ -138,6 +148,7 @@ impl DictionaryGrowth {
             full_bytes: counter.bytes,
             second_half_values: counter.values,
             second_half_new: counter.new,
+            range_bytes,
         })
     }
 
@@ -153,7 +164,8 @@ impl DictionaryGrowth {
             return full;
         }
         let exponent = (full / self.half_bytes as f64).log2().clamp(0.0, 1.0);
-        full * (target_rows as f64 / rows as f64).powf(exponent)
+        let projected = full * (target_rows as f64 / rows as f64).powf(exponent);
+        self.range_bytes.map_or(projected, |range| projected.min(range))
     }
 }
 
@@ -261,12 +273,20 @@ mod tests {
 
     #[test]
     fn heaps_exponent_bounds_the_projection() {
-        let unique = DictionaryGrowth { half_bytes: 100, full_bytes: 200, second_half_values: 10, second_half_new: 10 };
+        let unique = DictionaryGrowth {
+            half_bytes: 100,
+            full_bytes: 200,
+            second_half_values: 10,
+            second_half_new: 10,
+            range_bytes: None,
+        };
         assert_eq!(unique.projected_bytes(1000, 16_000), 3200.0);
         assert!(unique.mostly_new());
         let saturated = DictionaryGrowth { half_bytes: 200, second_half_new: 0, ..unique };
         assert!(!saturated.mostly_new());
         assert_eq!(saturated.projected_bytes(1000, 16_000), 200.0);
         assert_eq!(unique.projected_bytes(1000, 1000), 200.0);
+        let ports = DictionaryGrowth { range_bytes: Some(1000.0), ..unique };
+        assert_eq!(ports.projected_bytes(1000, 16_000), 1000.0);
     }
 }
