@@ -7,13 +7,12 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::dataset::{DatasetError, DatasetSink, InputIdentity, Manifest, Partitioning};
+use crate::dataset::{DatasetError, DatasetSink, InputIdentity, Manifest, Partitioning, Shard};
 use crate::input::{self, Growth, InputError, InputPath, Opened, count_lines};
 use crate::parse::Catalogue;
 use crate::parse::date::LocalZone;
@@ -22,6 +21,7 @@ use crate::pipeline::{self, ChunkJob, ChunkResult, ParseContext, Reject};
 use crate::schema;
 use crate::signals;
 use crate::sink::{AtomicFile, FileSettings, ParquetSink, SinkError};
+use crate::store::{self, Store, StoreError};
 
 /// 8 MiB: large enough that per-chunk overhead vanishes, small enough that a few chunks
 /// per thread keep memory low.
@@ -29,13 +29,16 @@ pub const DEFAULT_CHUNK_SIZE: usize = 8 << 20;
 
 pub struct ConvertOptions {
     pub inputs: Vec<InputPath>,
-    pub output: PathBuf,
-    /// Write a dataset directory partitioned this way instead of one file.
+    /// A path, or an object-store URL (`s3://bucket/key.parquet`, `s3://bucket/lake/`).
+    pub output: String,
+    /// Write a dataset partitioned this way instead of one file.
     pub dataset: Option<Partitioning>,
+    /// Convert only this share of the inputs (into a dataset).
+    pub shard: Option<Shard>,
     /// Where events go, as a second Parquet file; counted either way.
-    pub events: Option<PathBuf>,
+    pub events: Option<String>,
     /// Where rejected lines go, one JSON object per line.
-    pub rejects: Option<PathBuf>,
+    pub rejects: Option<String>,
     /// Fail on the first rejected line.
     pub strict: bool,
     pub catalogue: Catalogue,
@@ -58,7 +61,9 @@ pub enum ConvertError {
     #[error("building a record batch: {0}")]
     Arrow(#[from] arrow::error::ArrowError),
     #[error("writing rejects to {path}: {source}")]
-    Rejects { path: PathBuf, source: std::io::Error },
+    Rejects { path: String, source: std::io::Error },
+    #[error(transparent)]
+    Store(#[from] StoreError),
     #[error(transparent)]
     Dataset(#[from] DatasetError),
     #[error("cannot read {path}: {source}")]
@@ -77,6 +82,8 @@ pub struct Summary {
     pub files: u64,
     /// Inputs a dataset already held unchanged, not read again.
     pub skipped: u64,
+    /// Inputs left to the other shards.
+    pub other_shards: u64,
     /// Parquet files written (1 unless a dataset).
     pub files_written: u64,
     /// Bytes of log text read (after decompression).
@@ -121,24 +128,29 @@ pub fn convert(options: &ConvertOptions) -> Result<Summary, ConvertError> {
     let schema = Arc::new(schema::arrow_schema(catalogue.column_specs()));
     // A dataset remembers what it holds: inputs unchanged since are not read again.
     let mut inputs: Vec<(&InputPath, Option<InputIdentity>)> = Vec::new();
-    let mut skipped = 0;
+    let (mut skipped, mut other_shards) = (0, 0);
     let traffic = match options.dataset {
         None => {
             inputs.extend(options.inputs.iter().map(|input| (input, None)));
-            Output::File(ParquetSink::create(&options.output, schema, &settings)?)
+            Output::File(ParquetSink::new(store::create_file(&options.output)?, schema, &settings))
         }
         Some(partitioning) => {
-            let manifest = Manifest::load(&options.output)?;
+            let store = Store::open(&options.output)?;
+            store.prepare()?;
+            let manifest = Manifest::load(&store, options.shard)?;
             for input in &options.inputs {
                 let identity = InputIdentity::of(input)
                     .map_err(|source| ConvertError::Identity { path: input.display(), source })?;
-                if identity.as_ref().is_some_and(|identity| manifest.contains(identity)) {
+                let theirs = |identity: &InputIdentity| options.shard.is_some_and(|s| !s.takes(&identity.path));
+                if identity.as_ref().is_some_and(theirs) {
+                    other_shards += 1;
+                } else if identity.as_ref().is_some_and(|identity| manifest.contains(identity)) {
                     skipped += 1;
                 } else {
                     inputs.push((input, identity));
                 }
             }
-            Output::Dataset(DatasetSink::create(&options.output, partitioning, schema, settings.clone(), manifest)?)
+            Output::Dataset(DatasetSink::create(store, partitioning, schema, settings.clone(), manifest)?)
         }
     };
     let identities: Vec<Option<InputIdentity>> = inputs.iter().map(|(_, identity)| identity.clone()).collect();
@@ -150,12 +162,12 @@ pub fn convert(options: &ConvertOptions) -> Result<Summary, ConvertError> {
         events: match &options.events {
             Some(path) => {
                 let schema = Arc::new(schema::arrow_schema(&schema::events::columns()));
-                Some(ParquetSink::create(path, schema, &settings)?)
+                Some(ParquetSink::new(store::create_file(path)?, schema, &settings))
             }
             None => None,
         },
         rejects: match &options.rejects {
-            Some(path) => Some(AtomicFile::create(path)?),
+            Some(path) => Some(store::create_file(path)?),
             None => None,
         },
         rejects_path: options.rejects.clone().unwrap_or_default(),
@@ -240,6 +252,7 @@ pub fn convert(options: &ConvertOptions) -> Result<Summary, ConvertError> {
     summary.files = files;
     summary.notices = notices;
     summary.skipped = skipped;
+    summary.other_shards = other_shards;
     summary.elapsed = started.elapsed();
     Ok(summary)
 }
@@ -259,7 +272,7 @@ struct Writer {
     failed_inputs: HashSet<usize>,
     events: Option<ParquetSink>,
     rejects: Option<AtomicFile>,
-    rejects_path: PathBuf,
+    rejects_path: String,
     strict: bool,
     summary: Summary,
     termination: HashMap<[u8; 2], u64>,
@@ -383,7 +396,7 @@ fn progress_bar(inputs: &[InputPath]) -> ProgressBar {
     for source in inputs {
         let plain_size = match source {
             InputPath::File(path) => input::plain_size(path),
-            InputPath::Stdin => None,
+            InputPath::Stdin | InputPath::Remote(_) => None,
         };
         total = total.zip(plain_size).map(|(t, s)| t + s);
     }

@@ -1,6 +1,12 @@
-//! A Parquet dataset directory: rows partitioned Hive-style by day or hour
-//! (`date=2026-11-23/part-<input>-<n>.parquet`), and a manifest of the inputs already
-//! converted so that a daily run converts only what is new.
+//! A Parquet dataset, in a directory or an object-store prefix: rows partitioned
+//! Hive-style by day or hour (`date=2026-11-23/part-<input>-<n>.parquet`), and a
+//! manifest of the inputs already converted so that a daily run converts only what is
+//! new.
+//!
+//! A fleet converts into one dataset in shards (`--shard K/N`): each takes a stable
+//! share of the inputs, by a hash of their path, and keeps a manifest of its own
+//! (`_halake_manifest.shard-K-of-N.json`), so no two shards write the same part or the
+//! same manifest. Every manifest is read to tell what the dataset holds.
 //!
 //! Exactly once: part files carry the identity of their input (a hash of its path, then
 //! of its size, mtime and first 64 KiB). Before an input is written, every part of its
@@ -10,7 +16,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
-use std::path::{Path, PathBuf};
 
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::{SchemaRef, TimestampMicrosecondType, TimestampMillisecondType};
@@ -19,8 +24,10 @@ use chrono::DateTime;
 
 use crate::input::{self, InputPath};
 use crate::schema::Col;
-use crate::sink::{self, AtomicFile, FileSettings, ParquetSink, SinkError};
+use crate::sink::{FileSettings, ParquetSink, SinkError};
+use crate::store::{Store, StoreError};
 
+/// The manifest of an unsharded dataset; a shard's is `_halake_manifest.shard-K-of-N.json`.
 pub const MANIFEST: &str = "_halake_manifest.json";
 /// Partitions written at once: logs are in time order, so one or two are active.
 const OPEN_PARTITIONS: usize = 4;
@@ -30,6 +37,39 @@ pub enum Partitioning {
     None,
     Day,
     Hour,
+}
+
+/// The K-th of N shares of a conversion's inputs (K from 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Shard {
+    /// `K/N`, as a job array numbers its tasks: 1/4 to 4/4.
+    pub fn parse(text: &str) -> Result<Shard, String> {
+        let usage = || format!("'{text}' is not a shard: give K/N with 1 <= K <= N, as in 3/8");
+        let (index, count) = text.split_once('/').ok_or_else(usage)?;
+        let (index, count) = (index.trim().parse().map_err(|_| usage())?, count.trim().parse().map_err(|_| usage())?);
+        if index == 0 || index > count {
+            return Err(usage());
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// Whether this shard converts the input at `path` (canonical, as the manifest
+    /// records it): the same answer on every machine that sees the file at that path.
+    pub fn takes(&self, path: &str) -> bool {
+        fnv1a(path.as_bytes()) % u64::from(self.count) == u64::from(self.index - 1)
+    }
+
+    fn manifest_name(shard: Option<Shard>) -> String {
+        match shard {
+            None => MANIFEST.to_string(),
+            Some(Shard { index, count }) => format!("_halake_manifest.shard-{index}-of-{count}.json"),
+        }
+    }
 }
 
 /// What identifies one version of an input.
@@ -44,6 +84,16 @@ pub struct InputIdentity {
 impl InputIdentity {
     /// None for stdin: a stream has no identity to remember.
     pub fn of(input: &InputPath) -> std::io::Result<Option<InputIdentity>> {
+        #[cfg(feature = "object-store")]
+        if let InputPath::Remote(url) = input {
+            use crate::store::remote;
+            let remote_error = |e: crate::store::StoreError| std::io::Error::other(e.to_string());
+            let info = remote::objects(url).map_err(remote_error)?.into_iter().next();
+            let info = info.ok_or_else(|| std::io::Error::other("no object there"))?;
+            let head = remote::read_head(url, 64 << 10).map_err(remote_error)?;
+            let (size, modified_ms) = (info.size, info.modified_ms);
+            return Ok(Some(InputIdentity { path: url.clone(), size, modified_ms, head_hash: fnv1a(&head) }));
+        }
         let InputPath::File(path) = input else { return Ok(None) };
         let metadata = fs::metadata(path)?;
         let mut head = vec![0; 64 << 10];
@@ -76,7 +126,11 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 /// The inputs a dataset already holds, and the files each one wrote.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Manifest {
+    /// The file this run keeps: the dataset's, or its shard's.
+    name: String,
     entries: BTreeMap<String, ManifestEntry>,
+    /// What the other shards' manifests (or the unsharded one) hold: read, never written.
+    others: Vec<ManifestEntry>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,47 +146,60 @@ struct ManifestEntry {
 #[derive(Debug, thiserror::Error)]
 pub enum DatasetError {
     #[error("reading the manifest {path}: {message}")]
-    Manifest { path: PathBuf, message: String },
-    #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Manifest { path: String, message: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
     #[error(transparent)]
     Sink(#[from] SinkError),
 }
 
 impl Manifest {
-    pub fn load(root: &Path) -> Result<Manifest, DatasetError> {
-        let path = root.join(MANIFEST);
-        let text = match fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Manifest::default()),
-            Err(source) => return Err(DatasetError::Io { path, source }),
-        };
-        let bad = |message: String| DatasetError::Manifest { path: path.clone(), message };
-        let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
-        let mut manifest = Manifest::default();
-        for entry in json["inputs"].as_array().ok_or_else(|| bad("no 'inputs' list".into()))? {
-            let text = |key: &str| entry[key].as_str().map(str::to_string).ok_or_else(|| bad(format!("no '{key}'")));
-            let number = |key: &str| entry[key].as_i64().ok_or_else(|| bad(format!("no '{key}'")));
+    /// The manifests of the dataset at `store`; this run keeps its shard's.
+    pub fn load(store: &Store, shard: Option<Shard>) -> Result<Manifest, DatasetError> {
+        let name = Shard::manifest_name(shard);
+        let mut manifest = Manifest { name: name.clone(), ..Manifest::default() };
+        let files = store.list()?;
+        let manifests = files.iter().filter(|f| f.starts_with("_halake_manifest") && f.ends_with(".json"));
+        for file in manifests {
+            let Some(bytes) = store.read(file)? else { continue };
+            let entries = Manifest::parse(&bytes)
+                .map_err(|message| DatasetError::Manifest { path: store.display(file), message })?;
+            if *file == name {
+                manifest.entries = entries.into_iter().map(|e| (e.identity.path.clone(), e)).collect();
+            } else {
+                manifest.others.extend(entries);
+            }
+        }
+        Ok(manifest)
+    }
+
+    fn parse(bytes: &[u8]) -> Result<Vec<ManifestEntry>, String> {
+        let json: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        let mut entries = Vec::new();
+        for entry in json["inputs"].as_array().ok_or("no 'inputs' list")? {
+            let text = |key: &str| entry[key].as_str().map(str::to_string).ok_or_else(|| format!("no '{key}'"));
+            let number = |key: &str| entry[key].as_i64().ok_or_else(|| format!("no '{key}'"));
             let identity = InputIdentity {
                 path: text("path")?,
                 size: number("size")? as u64,
                 modified_ms: number("modified_ms")?,
-                head_hash: u64::from_str_radix(&text("head_hash")?, 16).map_err(|e| bad(e.to_string()))?,
+                head_hash: u64::from_str_radix(&text("head_hash")?, 16).map_err(|e| e.to_string())?,
             };
             let parts = entry["parts"].as_array().into_iter().flatten().filter_map(|p| p.as_str()).map(str::to_string);
             let parts = parts.collect();
             let rows = number("rows")? as u64;
             let complete = entry["complete"].as_bool().unwrap_or(true);
-            manifest.entries.insert(identity.path.clone(), ManifestEntry { identity, parts, rows, complete });
+            entries.push(ManifestEntry { identity, parts, rows, complete });
         }
-        Ok(manifest)
+        Ok(entries)
     }
 
     pub fn contains(&self, identity: &InputIdentity) -> bool {
-        self.entries.get(&identity.path).is_some_and(|e| e.complete && e.identity == *identity)
+        let holds = |e: &ManifestEntry| e.complete && e.identity == *identity;
+        self.entries.get(&identity.path).is_some_and(holds) || self.others.iter().any(holds)
     }
 
-    fn save(&self, root: &Path) -> Result<(), DatasetError> {
+    fn save(&self, store: &Store) -> Result<(), DatasetError> {
         let inputs: Vec<serde_json::Value> = self
             .entries
             .values()
@@ -148,10 +215,10 @@ impl Manifest {
                 })
             })
             .collect();
-        let path = root.join(MANIFEST);
-        let mut file = AtomicFile::create(&path)?;
+        let mut file = store.create(&self.name)?;
         let json = serde_json::json!({ "halake_version": env!("CARGO_PKG_VERSION"), "inputs": inputs });
-        serde_json::to_writer_pretty(&mut file, &json).map_err(|e| DatasetError::Io { path, source: e.into() })?;
+        serde_json::to_writer_pretty(&mut file, &json)
+            .map_err(|e| SinkError::Finish { path: store.display(&self.name), source: e.into() })?;
         Ok(file.commit()?)
     }
 }
@@ -171,9 +238,11 @@ struct OpenPart {
     sink: ParquetSink,
 }
 
-/// Writes the rows of a run into a dataset directory.
+/// Writes the rows of a run into a dataset.
 pub struct DatasetSink {
-    root: PathBuf,
+    store: Store,
+    /// The files of the dataset: as listed when the run started, and the parts it wrote.
+    files: Vec<String>,
     partitioning: Partitioning,
     schema: SchemaRef,
     settings: FileSettings,
@@ -191,17 +260,18 @@ pub struct DatasetSink {
 }
 
 impl DatasetSink {
+    /// Writes into `store`, made ready with [`Store::prepare`].
     pub fn create(
-        root: &Path,
+        store: Store,
         partitioning: Partitioning,
         schema: SchemaRef,
         settings: FileSettings,
         manifest: Manifest,
     ) -> Result<DatasetSink, DatasetError> {
-        fs::create_dir_all(root).map_err(|source| DatasetError::Io { path: root.to_path_buf(), source })?;
-        remove_stale_parts(root)?;
+        let files = store.list()?;
         Ok(DatasetSink {
-            root: root.to_path_buf(),
+            store,
+            files,
             partitioning,
             schema,
             settings,
@@ -221,23 +291,21 @@ impl DatasetSink {
         let Some(identity) = identity else { return Ok(()) };
         // Older versions of this input, and what killed runs of any version left: their
         // parts go, whether the manifest lists them or not.
-        let mut stale: Vec<PathBuf> = Vec::new();
+        let mut stale: Vec<String> = Vec::new();
         if let Some(entry) = self.manifest.entries.remove(&identity.path) {
-            stale.extend(entry.parts.iter().map(|p| self.root.join(p)));
+            stale.extend(entry.parts);
             // First forget them, then delete them: killed in between, the manifest must
             // not name parts that are gone.
-            self.manifest.save(&self.root)?;
+            self.manifest.save(&self.store)?;
         }
         let prefix = format!("part-{}-", identity.path_key());
-        collect_parts(&self.root, &prefix, &mut stale)?;
-        for path in stale {
-            match fs::remove_file(&path) {
-                Err(source) if source.kind() != std::io::ErrorKind::NotFound => {
-                    return Err(DatasetError::Io { path, source });
-                }
-                _ => {}
-            }
+        stale.extend(self.files.iter().filter(|f| file_name(f).starts_with(&prefix)).cloned());
+        stale.sort();
+        stale.dedup();
+        for relative in &stale {
+            self.store.delete(relative)?;
         }
+        self.files.retain(|f| !stale.contains(f));
         self.current = Some(CurrentInput { identity, parts: Vec::new(), rows: 0, complete: true });
         Ok(())
     }
@@ -275,14 +343,12 @@ impl DatasetSink {
                 let part = self.open.remove(0);
                 self.close(part)?;
             }
-            let directory = self.root.join(partition);
-            fs::create_dir_all(&directory).map_err(|source| DatasetError::Io { path: directory.clone(), source })?;
             let key = self.current.as_ref().map_or_else(|| self.stream_key.clone(), |current| current.identity.key());
             let number = self.next_part.entry(key.clone()).or_default();
             let name = format!("part-{key}-{number:04}.parquet");
             *number += 1;
-            let sink = ParquetSink::create(&directory.join(&name), self.schema.clone(), &self.settings)?;
             let relative = if partition.is_empty() { name } else { format!("{partition}/{name}") };
+            let sink = ParquetSink::new(self.store.create(&relative)?, self.schema.clone(), &self.settings);
             self.open.push(OpenPart { partition: partition.to_string(), relative, sink });
         }
         Ok(&mut self.open.last_mut().expect("just pushed").sink)
@@ -291,6 +357,7 @@ impl DatasetSink {
     fn close(&mut self, part: OpenPart) -> Result<(), DatasetError> {
         part.sink.finish()?;
         self.files_written += 1;
+        self.files.push(part.relative.clone());
         if let Some(current) = &mut self.current {
             current.parts.push(part.relative);
         }
@@ -310,7 +377,7 @@ impl DatasetSink {
 
     pub fn finish(mut self) -> Result<u64, DatasetError> {
         self.finish_input()?;
-        self.manifest.save(&self.root)?;
+        self.manifest.save(&self.store)?;
         Ok(self.files_written)
     }
 }
@@ -323,10 +390,10 @@ impl Drop for DatasetSink {
     fn drop(&mut self) {
         if let Some(current) = self.current.take() {
             for relative in current.parts {
-                let _ = fs::remove_file(self.root.join(relative));
+                let _ = self.store.delete(&relative);
             }
             if self.inputs_finished > 0 {
-                let _ = self.manifest.save(&self.root);
+                let _ = self.manifest.save(&self.store);
             }
         }
     }
@@ -371,42 +438,28 @@ fn partition_keys(batch: &RecordBatch, partitioning: Partitioning) -> Vec<String
         .collect()
 }
 
-/// Temporary parts of killed runs, in every partition directory.
-fn remove_stale_parts(root: &Path) -> Result<(), DatasetError> {
-    for directory in directories(root)? {
-        sink::remove_stale_temporaries(&directory, ".");
-    }
-    Ok(())
+/// The last component of a relative name.
+fn file_name(relative: &str) -> &str {
+    relative.rsplit('/').next().unwrap_or(relative)
 }
 
-/// The part files, in any partition, whose names start with `prefix`.
-fn collect_parts(root: &Path, prefix: &str, out: &mut Vec<PathBuf>) -> Result<(), DatasetError> {
-    for directory in directories(root)? {
-        let io_error = |source| DatasetError::Io { path: directory.clone(), source };
-        for entry in fs::read_dir(&directory).map_err(io_error)? {
-            let entry = entry.map_err(io_error)?;
-            if entry.file_name().to_string_lossy().starts_with(prefix) && !entry.path().is_dir() {
-                out.push(entry.path());
-            }
-        }
-    }
-    Ok(())
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// `root` and every directory under it: the partitions.
-fn directories(root: &Path) -> Result<Vec<PathBuf>, DatasetError> {
-    let mut found = vec![root.to_path_buf()];
-    let mut next = 0;
-    while next < found.len() {
-        let directory = found[next].clone();
-        next += 1;
-        let io_error = |source| DatasetError::Io { path: directory.clone(), source };
-        for entry in fs::read_dir(&directory).map_err(io_error)? {
-            let entry = entry.map_err(io_error)?;
-            if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                found.push(entry.path());
-            }
+    #[test]
+    fn shards_split_every_input_once() {
+        assert_eq!(Shard::parse("3/8"), Ok(Shard { index: 3, count: 8 }));
+        for bad in ["0/4", "5/4", "4", "a/b", "1/0"] {
+            assert!(Shard::parse(bad).unwrap_err().contains("K/N"), "{bad}");
         }
+        let shards: Vec<Shard> = (1..=4).map(|index| Shard { index, count: 4 }).collect();
+        let paths: Vec<String> = (0..100).map(|day| format!("/var/log/lb{}/haproxy.log.{day}.gz", day % 3)).collect();
+        for path in &paths {
+            assert_eq!(shards.iter().filter(|s| s.takes(path)).count(), 1, "{path}");
+        }
+        // Every shard gets a share.
+        assert!(shards.iter().all(|s| paths.iter().filter(|p| s.takes(p)).count() > 10));
+        assert_eq!(Shard::manifest_name(Some(shards[1])), "_halake_manifest.shard-2-of-4.json");
     }
-    Ok(found)
 }

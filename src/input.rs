@@ -19,6 +19,8 @@ use crate::mapping::GuardedMap;
 pub enum InputPath {
     File(PathBuf),
     Stdin,
+    /// An object in object storage, by URL: read as it downloads.
+    Remote(String),
 }
 
 impl InputPath {
@@ -26,6 +28,7 @@ impl InputPath {
         match self {
             InputPath::File(path) => path.display().to_string(),
             InputPath::Stdin => "-".to_string(),
+            InputPath::Remote(url) => url.clone(),
         }
     }
 }
@@ -47,6 +50,8 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<InputPath>, InputError> {
         let text = path.to_string_lossy();
         if path.as_os_str() == "-" {
             out.push(InputPath::Stdin);
+        } else if crate::store::is_remote(&text) {
+            expand_remote(&text, &mut out)?;
         } else if !path.exists() && text.contains(['*', '?', '[']) {
             let pattern_error =
                 |message: String| InputError::Read { path: text.to_string(), source: io::Error::other(message) };
@@ -65,6 +70,25 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<InputPath>, InputError> {
         }
     }
     Ok(out)
+}
+
+/// An object, or every object under a prefix, in name order.
+fn expand_remote(target: &str, out: &mut Vec<InputPath>) -> Result<(), InputError> {
+    #[cfg(feature = "object-store")]
+    {
+        let objects = crate::store::remote::objects(target)
+            .map_err(|e| InputError::Read { path: target.to_string(), source: io::Error::other(e.to_string()) })?;
+        out.extend(objects.into_iter().map(|object| InputPath::Remote(object.url)));
+        Ok(())
+    }
+    #[cfg(not(feature = "object-store"))]
+    {
+        let _ = out;
+        Err(InputError::Read {
+            path: target.to_string(),
+            source: io::Error::other("this build has no object storage (build with the default features)"),
+        })
+    }
 }
 
 fn expand_path(path: &Path, out: &mut Vec<InputPath>) -> Result<(), InputError> {
@@ -220,6 +244,7 @@ impl Opened {
         let read_error = |source| InputError::Read { path: name.clone(), source };
         let (mut reader, modified_ms): (Box<dyn Read + Send>, i64) = match input {
             InputPath::Stdin => (Box::new(io::stdin()), now_ms()),
+            InputPath::Remote(url) => remote_reader(url)?,
             InputPath::File(path) => {
                 let file = File::open(path).map_err(read_error)?;
                 let metadata = file.metadata().map_err(read_error)?;
@@ -294,6 +319,18 @@ impl Opened {
             },
         }
     }
+}
+
+#[cfg(feature = "object-store")]
+fn remote_reader(url: &str) -> Result<(Box<dyn Read + Send>, i64), InputError> {
+    let (reader, info) = crate::store::remote::open_reader(url)
+        .map_err(|e| InputError::Read { path: url.to_string(), source: io::Error::other(e.to_string()) })?;
+    Ok((Box::new(reader), info.modified_ms))
+}
+
+#[cfg(not(feature = "object-store"))]
+fn remote_reader(url: &str) -> Result<(Box<dyn Read + Send>, i64), InputError> {
+    Err(InputError::Read { path: url.to_string(), source: io::Error::other("this build has no object storage") })
 }
 
 pub fn now_ms() -> i64 {

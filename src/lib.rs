@@ -9,7 +9,8 @@
 //! - [`batch`]: rows into Arrow record batches.
 //! - [`signals`]: Ctrl-C and `kill` end a conversion cleanly.
 //! - [`sink`]: record batches into Parquet files, written atomically.
-//! - [`dataset`]: a partitioned dataset directory and its manifest of converted inputs.
+//! - [`store`]: where files go: a local directory or object storage (`s3://`).
+//! - [`dataset`]: a partitioned dataset and its manifests of converted inputs.
 //! - [`pipeline`]: chunks parsed in parallel, results written in order, memory bounded.
 //! - [`convert`]: the convert job that ties them together.
 //! - [`sql`]: SQL through DataFusion over Parquet or raw logs, and the canned reports.
@@ -36,3 +37,4 @@ pub mod signals;
 pub mod sink;
 #[cfg(feature = "sql")]
 pub mod sql;
+pub mod store;

@@ -24,7 +24,13 @@ fn main() -> ExitCode {
                 }
             }
             eprintln!("halake: error: {message}");
-            ExitCode::FAILURE
+            // Object storage that refused or failed is status 2, as in a conversion:
+            // scripts retry those, not bad input.
+            if error.chain().any(|cause| cause.is::<halake::store::StoreError>()) {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

@@ -5,7 +5,7 @@
 mod query;
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
@@ -13,7 +13,7 @@ use clap::{Args as ClapArgs, Parser, Subcommand};
 
 use crate::config;
 use crate::convert::{self, ConvertError, ConvertOptions, Summary};
-use crate::dataset::Partitioning;
+use crate::dataset::{DatasetError, Partitioning, Shard};
 use crate::generate;
 use crate::input;
 use crate::parse::date::LocalZone;
@@ -21,7 +21,8 @@ use crate::parse::termination;
 use crate::parse::{Catalogue, FormatSource};
 use crate::schema;
 use crate::signals;
-use crate::sink::{self, AtomicFile};
+use crate::sink::{self, AtomicFile, SinkError};
+use crate::store;
 
 #[derive(Debug, Parser)]
 #[command(name = "halake", version, about = "HAProxy logs into typed columns: Parquet and SQL", long_about = None)]
@@ -44,6 +45,8 @@ Examples:
   halake convert data/ -o sample.parquet --rejects rejects.jsonl --events events.parquet
   halake convert /var/log/haproxy.log.*.gz -o archive.parquet
   halake convert /var/log/haproxy.log* -o lake/ --partition hour   # daily cron: only new files
+  halake convert /var/log/haproxy.log* -o s3://logs/haproxy/       # AWS_* variables as the AWS CLI
+  halake convert /archive/lb*/*.gz -o s3://logs/haproxy/ --shard 3/8   # task 3 of a job array of 8
   zcat haproxy.log.2.gz | halake convert - -o day.parquet
   halake convert haproxy.log --haproxy-config /etc/haproxy/haproxy.cfg --timezone Europe/Paris -o out.parquet
   halake convert app.log --log-format '%ci:%cp [%tr] %ft %b/%s %ST %B %tsc' -o out.parquet
@@ -56,8 +59,14 @@ reject with its reason; the summary reconciles lines = rows + events + rejects.
 An input that cannot be read (no permission, corrupt or truncated gzip/zstd, a file truncated
 while it was read) is named with what was converted of it; the other inputs still convert.
 A live log that grows meanwhile is converted as it was when the run started.
-Exit status: 0 all read, 2 output written but some input could not be read, 1 failure,
-130 stopped by Ctrl-C or SIGTERM (temporary files deleted).")]
+Object storage (s3://, and gs:// or az:// in builds with them) takes the usual environment:
+AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL (an S3-compatible
+server), AWS_ALLOW_HTTP=true (one without TLS). Files go up as multipart uploads while they
+are encoded, and appear only when complete.
+
+Exit status: 0 all read, 2 output written but some input could not be read, or the object
+store failed (credentials, bucket, endpoint, a lost connection: nothing half-written is
+left), 1 other failures, 130 stopped by Ctrl-C or SIGTERM (temporary files deleted).")]
     Convert(ConvertArgs),
     #[cfg(feature = "sql")]
     /// Run SQL over Parquet files, dataset directories or raw log files.
@@ -139,9 +148,14 @@ pub struct ConvertArgs {
     pub inputs: Vec<PathBuf>,
     /// The Parquet file to write, or a dataset directory (an existing directory, or a
     /// path ending in '/'): Hive-partitioned files plus a manifest, so that running again
-    /// over the same inputs converts only new or changed ones.
-    #[arg(short, long, value_name = "OUT.parquet | DIR/")]
-    pub output: PathBuf,
+    /// over the same inputs converts only new or changed ones. Either may be in object
+    /// storage: s3://bucket/key.parquet, s3://bucket/prefix/.
+    #[arg(short, long, value_name = "OUT.parquet | DIR/ | s3://...")]
+    pub output: String,
+    /// Convert the K-th of N stable shares of the inputs (by a hash of each file's path)
+    /// into the dataset, with a manifest of its own: N machines, one lake.
+    #[arg(long, value_parser = Shard::parse, value_name = "K/N")]
+    pub shard: Option<Shard>,
     /// Parquet compression: zstd (level 1), zstd:LEVEL (1-22), or none.
     #[arg(long, default_value = "zstd", value_parser = sink::parse_compression, value_name = "CODEC")]
     pub compression: parquet::basic::Compression,
@@ -150,10 +164,10 @@ pub struct ConvertArgs {
     pub partition: Partitioning,
     /// Write rejected lines here, one JSON object per line: file, line, reason, text.
     #[arg(long, value_name = "FILE")]
-    pub rejects: Option<PathBuf>,
+    pub rejects: Option<String>,
     /// Write events (health checks, server state changes...) to this Parquet file.
     #[arg(long, value_name = "FILE")]
-    pub events: Option<PathBuf>,
+    pub events: Option<String>,
     /// Fail on the first line that cannot be parsed.
     #[arg(long)]
     pub strict: bool,
@@ -249,11 +263,22 @@ fn run_convert(args: ConvertArgs) -> Result<ExitCode> {
         let names: Vec<String> = args.inputs.iter().map(|p| p.display().to_string()).collect();
         bail!("no log files found in {}", names.join(", "));
     }
-    let dataset = (args.output.is_dir() || args.output.to_string_lossy().ends_with('/')).then_some(args.partition);
+    let is_directory =
+        args.output.ends_with('/') || (!store::is_remote(&args.output) && Path::new(&args.output).is_dir());
+    let dataset = is_directory.then_some(args.partition);
+    if args.shard.is_some() {
+        if dataset.is_none() {
+            bail!("--shard writes into a dataset: give -o DIR/ or -o s3://bucket/prefix/");
+        }
+        if inputs.iter().any(|input| matches!(input, input::InputPath::Stdin)) {
+            bail!("--shard shares out files by their path: standard input has none");
+        }
+    }
     let options = ConvertOptions {
         inputs,
         output: args.output.clone(),
         dataset,
+        shard: args.shard,
         events: args.events.clone(),
         rejects: args.rejects.clone(),
         strict: args.strict,
@@ -269,6 +294,10 @@ fn run_convert(args: ConvertArgs) -> Result<ExitCode> {
         Err(error @ ConvertError::Interrupted) => {
             eprintln!("halake: {error}");
             return Ok(ExitCode::from(INTERRUPTED_EXIT));
+        }
+        Err(error) if is_storage_error(&error) => {
+            eprintln!("halake: error: {error}");
+            return Ok(ExitCode::from(PARTIAL_EXIT));
         }
         result => result?,
     };
@@ -292,8 +321,23 @@ fn run_convert(args: ConvertArgs) -> Result<ExitCode> {
     }
 }
 
-/// Exit status of a conversion that wrote its output but could not read all its input.
+/// Exit status of a conversion that wrote its output but could not read all its input,
+/// or whose object store failed.
 const PARTIAL_EXIT: u8 = 2;
+
+/// An object store that refused or failed: scripts retry those, not bad input.
+fn is_storage_error(error: &ConvertError) -> bool {
+    let remote_sink = |error: &SinkError| match error {
+        SinkError::Create { path, .. } | SinkError::Write { path, .. } | SinkError::Finish { path, .. } => {
+            store::is_remote(path)
+        }
+    };
+    match error {
+        ConvertError::Store(_) | ConvertError::Dataset(DatasetError::Store(_)) => true,
+        ConvertError::Sink(error) | ConvertError::Dataset(DatasetError::Sink(error)) => remote_sink(error),
+        _ => false,
+    }
+}
 /// 128 + SIGINT, as shells report a command stopped by Ctrl-C.
 const INTERRUPTED_EXIT: u8 = 130;
 
@@ -318,15 +362,18 @@ fn print_summary(summary: &Summary, options: &ConvertOptions) -> std::io::Result
         if summary.skipped > 0 {
             writeln!(out, "skipped {} input(s) the dataset already holds unchanged", summary.skipped)?;
         }
-        writeln!(out, "wrote {} file(s) to {}", summary.files_written, options.output.display())?;
+        if summary.other_shards > 0 {
+            writeln!(out, "left {} input(s) to the other shards", summary.other_shards)?;
+        }
+        writeln!(out, "wrote {} file(s) to {}", summary.files_written, options.output)?;
     } else {
-        writeln!(out, "wrote {}", options.output.display())?;
+        writeln!(out, "wrote {}", options.output)?;
     }
     if let Some(events) = &options.events {
-        writeln!(out, "wrote {}", events.display())?;
+        writeln!(out, "wrote {events}")?;
     }
     if let Some(rejects) = &options.rejects {
-        writeln!(out, "wrote {}", rejects.display())?;
+        writeln!(out, "wrote {rejects}")?;
     }
     for reject in &summary.sample_rejects {
         writeln!(out, "rejected {reject}")?;

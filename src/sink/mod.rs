@@ -29,18 +29,29 @@ use dictionary::DictionaryChunk;
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
     #[error("cannot create {path}: {source}")]
-    Create { path: PathBuf, source: std::io::Error },
+    Create { path: String, source: std::io::Error },
     #[error("writing {path}: {source}")]
-    Write { path: PathBuf, source: parquet::errors::ParquetError },
+    Write { path: String, source: parquet::errors::ParquetError },
     #[error("finishing {path}: {source}")]
-    Finish { path: PathBuf, source: std::io::Error },
+    Finish { path: String, source: std::io::Error },
 }
 
-/// A file that appears under its name only when [`AtomicFile::commit`] succeeds.
+/// A file that appears under its name only when [`AtomicFile::commit`] succeeds: a
+/// local file renamed into place, or an object whose upload completes.
 pub struct AtomicFile {
-    writer: Option<BufWriter<File>>,
-    temporary: PathBuf,
-    target: PathBuf,
+    inner: Option<Target>,
+    /// The target, for messages.
+    name: String,
+}
+
+enum Target {
+    Local {
+        writer: BufWriter<File>,
+        temporary: PathBuf,
+        target: PathBuf,
+    },
+    #[cfg(feature = "object-store")]
+    Upload(Box<crate::store::remote::Upload>),
 }
 
 impl AtomicFile {
@@ -51,46 +62,75 @@ impl AtomicFile {
             remove_stale_temporaries(directory, &format!(".{file_name}."));
         }
         let temporary = target.with_file_name(format!(".{file_name}.{}.tmp", std::process::id()));
-        let file = File::create(&temporary).map_err(|source| SinkError::Create { path: temporary.clone(), source })?;
+        let file = File::create(&temporary)
+            .map_err(|source| SinkError::Create { path: temporary.display().to_string(), source })?;
         Ok(AtomicFile {
-            writer: Some(BufWriter::with_capacity(1 << 20, file)),
-            temporary,
-            target: target.to_path_buf(),
+            inner: Some(Target::Local {
+                writer: BufWriter::with_capacity(1 << 20, file),
+                temporary,
+                target: target.to_path_buf(),
+            }),
+            name: target.display().to_string(),
         })
     }
 
-    pub fn target(&self) -> &Path {
-        &self.target
+    #[cfg(feature = "object-store")]
+    pub fn upload(upload: crate::store::remote::Upload) -> AtomicFile {
+        let name = upload.url().to_string();
+        AtomicFile { inner: Some(Target::Upload(Box::new(upload))), name }
     }
 
-    /// Flushes, syncs and renames the file into place. On failure (a full disk) the
-    /// temporary file is deleted.
+    /// The path or URL the file appears at.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Flushes, syncs and renames the file into place, or completes the upload. On
+    /// failure (a full disk, a lost connection) nothing appears, and the temporary file
+    /// or the uploaded parts are deleted.
     pub fn commit(mut self) -> Result<(), SinkError> {
-        let finish_error = |source| SinkError::Finish { path: self.target.clone(), source };
-        let writer = self.writer.as_mut().expect("commit once");
-        writer.flush().map_err(finish_error)?;
-        writer.get_ref().sync_all().map_err(finish_error)?;
-        fs::rename(&self.temporary, &self.target).map_err(finish_error)?;
-        self.writer = None;
-        Ok(())
+        let finish_error = |source| SinkError::Finish { path: self.name.clone(), source };
+        match self.inner.take().expect("commit once") {
+            Target::Local { mut writer, temporary, target } => {
+                let renamed = writer
+                    .flush()
+                    .and_then(|()| writer.get_ref().sync_all())
+                    .and_then(|()| fs::rename(&temporary, &target));
+                if renamed.is_err() {
+                    let _ = fs::remove_file(&temporary);
+                }
+                renamed.map_err(finish_error)
+            }
+            #[cfg(feature = "object-store")]
+            Target::Upload(upload) => upload.commit().map_err(finish_error),
+        }
     }
 }
 
 impl Write for AtomicFile {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.writer.as_mut().expect("write before commit").write(buf)
+        match self.inner.as_mut().expect("write before commit") {
+            Target::Local { writer, .. } => writer.write(buf),
+            #[cfg(feature = "object-store")]
+            Target::Upload(upload) => upload.write(buf),
+        }
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        self.writer.as_mut().expect("flush before commit").flush()
+        match self.inner.as_mut().expect("flush before commit") {
+            Target::Local { writer, .. } => writer.flush(),
+            #[cfg(feature = "object-store")]
+            Target::Upload(upload) => upload.flush(),
+        }
     }
 }
 
 impl Drop for AtomicFile {
     fn drop(&mut self) {
-        // Not committed: an error on the way. Leave nothing that could be mistaken for output.
-        if self.writer.take().is_some() {
-            let _ = fs::remove_file(&self.temporary);
+        // Not committed: an error on the way. Leave nothing that could be mistaken for
+        // output (an upload aborts itself when dropped).
+        if let Some(Target::Local { temporary, .. }) = self.inner.take() {
+            let _ = fs::remove_file(&temporary);
         }
     }
 }
@@ -211,7 +251,8 @@ pub struct ParquetSink {
     /// The Arrow memory of `pending` (a slice counts its whole batch: conservative).
     pending_bytes: usize,
     row_groups: usize,
-    target: PathBuf,
+    /// The file's path or URL, for messages.
+    target: String,
     rows: u64,
 }
 
@@ -252,9 +293,14 @@ impl ColumnWriter {
 
 impl ParquetSink {
     pub fn create(target: &Path, schema: SchemaRef, settings: &FileSettings) -> Result<ParquetSink, SinkError> {
-        let file = AtomicFile::create(target)?;
+        Ok(ParquetSink::new(AtomicFile::create(target)?, schema, settings))
+    }
+
+    /// Writes into `file`: local or an upload.
+    pub fn new(file: AtomicFile, schema: SchemaRef, settings: &FileSettings) -> ParquetSink {
+        let target = file.name().to_string();
         let properties = writer_properties(&schema, settings);
-        Ok(ParquetSink {
+        ParquetSink {
             unopened: Some(Box::new((file, properties))),
             open: None,
             schema,
@@ -266,9 +312,9 @@ impl ParquetSink {
             pending_rows: 0,
             pending_bytes: 0,
             row_groups: 0,
-            target: target.to_path_buf(),
+            target,
             rows: 0,
-        })
+        }
     }
 
     /// The Parquet writer, made on the first call, once the rows pending show which

@@ -201,7 +201,7 @@ impl LogTable {
                         && modified >= FIRST_HAPROXY_RELEASE_MS
                         && (modified + CLOCK_SLACK_MS).saturating_mul(1000) < since_micros
                 }),
-                InputPath::Stdin => false,
+                InputPath::Stdin | InputPath::Remote(_) => false,
             })
             .collect()
     }
@@ -380,7 +380,8 @@ fn scan_partition(
     };
     let mut chunk_index = 0usize;
     for (index, input) in shared.inputs.iter().enumerate() {
-        if skip[index] || (matches!(input, InputPath::Stdin) && index % count != part) {
+        // A stream (standard input, an object downloading) is read by one partition.
+        if skip[index] || (matches!(input, InputPath::Stdin | InputPath::Remote(_)) && index % count != part) {
             continue;
         }
         let opened = match Opened::open(input) {

@@ -28,6 +28,7 @@ use datafusion::sql::parser::DFParser;
 use crate::input;
 use crate::parse::Catalogue;
 use crate::parse::date::LocalZone;
+use crate::store;
 use logs::{LogTable, ScanCounts};
 
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +43,9 @@ pub enum SqlError {
     Runtime(std::io::Error),
     #[error("{0}")]
     Usage(String),
+    /// Object storage refused or failed (the source, so that the exit status can tell).
+    #[error("{0}")]
+    Store(#[source] store::StoreError),
 }
 
 /// How raw log tables are parsed.
@@ -84,6 +88,8 @@ impl Sql {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads)
             .thread_name("halake-sql")
+            // Object storage's HTTP client needs the runtime's timers and sockets.
+            .enable_all()
             .build()
             .map_err(SqlError::Runtime)?;
         let config = SessionConfig::new().with_target_partitions(threads).with_information_schema(true);
@@ -99,6 +105,10 @@ impl Sql {
             return Err(SqlError::Usage(format!("table '{name}' has no input")));
         }
         let parquet: Vec<bool> = paths.iter().map(|p| holds_parquet(p)).collect::<Result<_, _>>()?;
+        if parquet.iter().all(|&p| p) && paths.iter().any(|p| store::is_remote(&p.to_string_lossy())) {
+            self.register_remote_parquet(name, paths)?;
+            return Ok(TableKind::Parquet);
+        }
         if parquet.iter().all(|&p| p) {
             self.register_parquet(name, paths)?;
             return Ok(TableKind::Parquet);
@@ -135,6 +145,15 @@ impl Sql {
             [directory] if directory.is_dir() => hive_partitions(directory),
             _ => Vec::new(),
         };
+        self.register_listing(name, urls, partitions)
+    }
+
+    fn register_listing(
+        &mut self,
+        name: &str,
+        urls: Vec<ListingTableUrl>,
+        partitions: Vec<(String, DataType)>,
+    ) -> Result<(), SqlError> {
         let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
             .with_file_extension(".parquet")
             .with_table_partition_cols(partitions);
@@ -148,6 +167,47 @@ impl Sql {
         })?;
         self.context.register_table(name, Arc::new(table))?;
         Ok(())
+    }
+
+    /// Parquet files or datasets in object storage (any of them may be local too). The
+    /// bucket of each is registered with DataFusion, which lists, prunes partitions and
+    /// reads byte ranges through the same store the converter writes with.
+    #[cfg(feature = "object-store")]
+    fn register_remote_parquet(&mut self, name: &str, paths: &[PathBuf]) -> Result<(), SqlError> {
+        let mut urls = Vec::new();
+        let mut partitions = Vec::new();
+        for path in paths {
+            let mut text = path.to_string_lossy().into_owned();
+            if !store::is_remote(&text) {
+                if path.is_dir() && !text.ends_with('/') {
+                    text.push('/');
+                }
+                urls.push(ListingTableUrl::parse(&text)?);
+                continue;
+            }
+            let remote_error = SqlError::Store;
+            let (bucket, object_store) = store::remote::store_for(&text).map_err(remote_error)?;
+            self.context.register_object_store(&bucket, object_store);
+            let objects = store::remote::objects(&text).map_err(remote_error)?;
+            let is_prefix = !(objects.len() == 1 && objects[0].url == text);
+            if is_prefix && !text.ends_with('/') {
+                text.push('/');
+            }
+            if is_prefix && paths.len() == 1 {
+                let relative = objects[0].url.strip_prefix(text.as_str()).unwrap_or_default();
+                partitions = hive_partition_columns(Path::new(relative));
+            }
+            urls.push(ListingTableUrl::parse(&text)?);
+        }
+        self.register_listing(name, urls, partitions)
+    }
+
+    #[cfg(not(feature = "object-store"))]
+    fn register_remote_parquet(&mut self, _name: &str, paths: &[PathBuf]) -> Result<(), SqlError> {
+        Err(SqlError::Usage(format!(
+            "{}: this build has no object storage (build with the default features)",
+            paths[0].display()
+        )))
     }
 
     /// Runs every statement of `text` in order; returns the last one's result.
@@ -200,10 +260,21 @@ impl Sql {
     }
 }
 
-/// A Parquet file, or a directory with Parquet files somewhere below it.
+/// A Parquet file, or a directory with Parquet files somewhere below it; in object
+/// storage, an object or a prefix whose objects are named `.parquet`.
 fn holds_parquet(path: &Path) -> Result<bool, SqlError> {
     let read_error = |source| SqlError::Read { path: path.display().to_string(), source };
     if path.as_os_str() == "-" {
+        return Ok(false);
+    }
+    let text = path.to_string_lossy();
+    if store::is_remote(&text) {
+        #[cfg(feature = "object-store")]
+        {
+            let objects = store::remote::objects(&text).map_err(SqlError::Store)?;
+            return Ok(objects.iter().all(|object| object.url.ends_with(".parquet")));
+        }
+        #[cfg(not(feature = "object-store"))]
         return Ok(false);
     }
     let metadata = std::fs::metadata(path).map_err(read_error)?;
@@ -241,6 +312,11 @@ fn first_parquet_file(directory: &Path) -> Option<PathBuf> {
 fn hive_partitions(root: &Path) -> Vec<(String, DataType)> {
     let Some(file) = first_parquet_file(root) else { return Vec::new() };
     let Ok(relative) = file.strip_prefix(root) else { return Vec::new() };
+    hive_partition_columns(relative)
+}
+
+/// `date=2026-11-23/hour=20/part.parquet`: date and hour, as text.
+fn hive_partition_columns(relative: &Path) -> Vec<(String, DataType)> {
     relative
         .parent()
         .into_iter()

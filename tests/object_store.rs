@@ -1,0 +1,285 @@
+//! Object storage for real: an S3-compatible server (moto, from PyPI) on 127.0.0.1, that
+//! the real binary talks to over HTTP exactly as to AWS.
+#![cfg(feature = "s3")]
+
+mod common;
+
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// A moto server on a free loopback port, stopped when dropped.
+struct S3Server {
+    child: Child,
+    port: u16,
+}
+
+impl S3Server {
+    fn start() -> S3Server {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        S3Server::start_on(port)
+    }
+
+    fn start_on(port: u16) -> S3Server {
+        let child = Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server (python3 -m pip install 'moto[server]', as README.md's test command does)");
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(started.elapsed() < Duration::from_secs(30), "moto_server did not start on port {port}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        S3Server { child, port }
+    }
+
+    fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Runs `statement` in Python with `s3`, a boto3 client of this server, and `args`
+    /// as sys.argv[1:]; returns what it printed.
+    fn boto3(&self, statement: &str, args: &[&str]) -> String {
+        let script = format!(
+            "import sys, boto3\ns3 = boto3.client('s3', endpoint_url={:?}, region_name='us-east-1', \
+             aws_access_key_id='test', aws_secret_access_key='test')\n{statement}",
+            self.endpoint()
+        );
+        let result = Command::new("python3").arg("-c").arg(script).args(args).output().expect("python3");
+        assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+        String::from_utf8(result.stdout).unwrap()
+    }
+
+    fn create_bucket(&self, bucket: &str) {
+        self.boto3("s3.create_bucket(Bucket=sys.argv[1])", &[bucket]);
+    }
+
+    /// The keys in `bucket`.
+    fn keys(&self, bucket: &str) -> Vec<String> {
+        let list = "for o in s3.list_objects_v2(Bucket=sys.argv[1]).get('Contents', []): print(o['Key'])";
+        self.boto3(list, &[bucket]).lines().map(str::to_string).collect()
+    }
+
+    /// halake with the environment the AWS CLI would take for this server.
+    fn halake(&self, args: &[&str]) -> Output {
+        self.halake_with(args, &[])
+    }
+
+    fn halake_with(&self, args: &[&str], environment: &[(&str, &str)]) -> Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_halake"));
+        command
+            .args(args)
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ENDPOINT_URL", self.endpoint())
+            .env("AWS_ALLOW_HTTP", "true");
+        for (key, value) in environment {
+            command.env(key, value);
+        }
+        command.output().expect("run halake")
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The shipped sample, and a server with a bucket `logs`.
+fn sample_and_server() -> (String, S3Server) {
+    let server = S3Server::start();
+    server.create_bucket("logs");
+    (Path::new(env!("CARGO_MANIFEST_DIR")).join("data").display().to_string(), server)
+}
+
+fn succeeded(result: &Output) -> String {
+    assert!(result.status.success(), "halake failed ({}):\n{}", result.status, String::from_utf8_lossy(&result.stderr));
+    String::from_utf8(result.stdout.clone()).unwrap()
+}
+
+fn stderr(result: &Output) -> String {
+    String::from_utf8_lossy(&result.stderr).into_owned()
+}
+
+/// `rows N` of a conversion's summary.
+fn rows(summary: &str) -> u64 {
+    let line = summary.lines().find(|l| l.starts_with("lines ")).expect("a reconciliation line");
+    line.split_whitespace().skip_while(|w| *w != "rows").nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn a_lake_in_s3_answers_as_the_same_lake_on_disk_and_pyarrow_reads_it() {
+    let (data, server) = sample_and_server();
+    let data = data.as_str();
+    let summary = succeeded(&server.halake(&["convert", data, "-o", "s3://logs/lake/"]));
+    let converted = rows(&summary);
+    assert!(converted > 500, "{summary}");
+    assert!(summary.contains("wrote 3 file(s) to s3://logs/lake/"), "{summary}");
+    let keys = server.keys("logs");
+    assert!(keys.contains(&"lake/_halake_manifest.json".to_string()), "{keys:?}");
+    assert!(keys.iter().all(|k| k == "lake/_halake_manifest.json" || k.starts_with("lake/date=")), "{keys:?}");
+
+    // The same report as over the lake on disk.
+    let dir = tempfile::tempdir().unwrap();
+    let local = format!("{}/lake/", dir.path().display());
+    succeeded(&server.halake(&["convert", data, "-o", &local]));
+    for report in ["termination_codes", "status_codes"] {
+        let remote = succeeded(&server.halake(&["report", report, "s3://logs/lake/"]));
+        let on_disk = succeeded(&server.halake(&["report", report, &local]));
+        assert_eq!(remote, on_disk, "{report}");
+    }
+    // Partitions are columns there too.
+    let by_date = succeeded(&server.halake(&[
+        "sql",
+        "SELECT date, count(*) AS n FROM logs GROUP BY date",
+        "s3://logs/lake/",
+        "--format",
+        "csv",
+    ]));
+    assert_eq!(by_date.trim(), format!("date,n\n2026-11-23,{converted}"));
+
+    // A re-run converts nothing: the manifest in the bucket says it is all there.
+    let again = succeeded(&server.halake(&["convert", data, "-o", "s3://logs/lake/"]));
+    assert!(again.contains("skipped 4 input(s)"), "{again}");
+    assert_eq!(server.keys("logs"), keys);
+
+    // pyarrow, from the same server, sees one row per traffic line.
+    let script = "import sys, pyarrow.dataset as ds, pyarrow.fs as fs\n\
+                  s3 = fs.S3FileSystem(endpoint_override=sys.argv[1], scheme='http', access_key='test', \
+                  secret_key='test', region='us-east-1')\n\
+                  d = ds.dataset('logs/lake/', filesystem=s3, format='parquet', partitioning='hive')\n\
+                  print(d.count_rows(), sorted(set(d.to_table(columns=['date']).column('date').to_pylist())))";
+    let result = Command::new("python3").args(["-c", script, &server.endpoint()]).output().unwrap();
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    assert_eq!(String::from_utf8_lossy(&result.stdout).trim(), format!("{converted} ['2026-11-23']"));
+}
+
+#[test]
+fn single_files_and_raw_logs_go_both_ways() {
+    let (data, server) = sample_and_server();
+    let data = data.as_str();
+    let summary = succeeded(&server.halake(&[
+        "convert",
+        data,
+        "-o",
+        "s3://logs/sample.parquet",
+        "--events",
+        "s3://logs/events.parquet",
+        "--rejects",
+        "s3://logs/rejects.jsonl",
+    ]));
+    let converted = rows(&summary);
+    assert_eq!(server.keys("logs"), ["events.parquet", "rejects.jsonl", "sample.parquet"]);
+    let count = |target: &str| {
+        let out = succeeded(&server.halake(&["sql", "SELECT count(*) AS n FROM logs", target, "--format", "csv"]));
+        out.trim().trim_start_matches("n\n").parse::<u64>().unwrap()
+    };
+    assert_eq!(count("s3://logs/sample.parquet"), converted);
+
+    // Raw logs in the bucket: queried and converted as they download.
+    let upload = "import os\nfor name in os.listdir(sys.argv[1]): \
+                  s3.upload_file(os.path.join(sys.argv[1], name), 'logs', 'raw/' + name)";
+    server.boto3(upload, &[data]);
+    assert_eq!(count("s3://logs/raw/"), converted);
+    let from_bucket = succeeded(&server.halake(&["convert", "s3://logs/raw/", "-o", "s3://logs/from-raw/"]));
+    assert_eq!(rows(&from_bucket), converted);
+    let again = succeeded(&server.halake(&["convert", "s3://logs/raw/", "-o", "s3://logs/from-raw/"]));
+    assert!(again.contains("skipped 4 input(s)"), "{again}");
+}
+
+#[test]
+fn shards_convert_into_one_lake_with_exactly_the_rows_of_one_run() {
+    let (data, server) = sample_and_server();
+    let data = data.as_str();
+    let whole = rows(&succeeded(&server.halake(&["convert", data, "-o", "s3://logs/whole/"])));
+    let mut sharded = 0;
+    for shard in ["1/3", "2/3", "3/3"] {
+        sharded += rows(&succeeded(&server.halake(&["convert", data, "-o", "s3://logs/sharded/", "--shard", shard])));
+    }
+    assert_eq!(sharded, whole);
+    let keys = server.keys("logs");
+    let manifests: Vec<&String> = keys.iter().filter(|k| k.starts_with("sharded/_halake_manifest")).collect();
+    assert_eq!(manifests.len(), 3, "{keys:?}");
+    // Every shard again: each sees, from all manifests, that its inputs are there.
+    for shard in ["1/3", "2/3", "3/3"] {
+        let again = succeeded(&server.halake(&["convert", data, "-o", "s3://logs/sharded/", "--shard", shard]));
+        assert!(again.contains("lines 0 ="), "{again}");
+    }
+    let query = "SELECT termination_state, status, count(*) AS n FROM logs GROUP BY 1, 2 ORDER BY 1, 2";
+    let one = succeeded(&server.halake(&["sql", query, "s3://logs/whole/", "--format", "csv"]));
+    let many = succeeded(&server.halake(&["sql", query, "s3://logs/sharded/", "--format", "csv"]));
+    assert_eq!(one, many);
+    let not_a_dataset = server.halake(&["convert", data, "-o", "s3://logs/x.parquet", "--shard", "1/2"]);
+    assert!(stderr(&not_a_dataset).contains("--shard writes into a dataset"), "{}", stderr(&not_a_dataset));
+}
+
+#[test]
+fn a_missing_bucket_or_an_unreachable_endpoint_is_one_clear_line_and_status_2() {
+    let (data, server) = sample_and_server();
+    let data = data.as_str();
+    let missing = server.halake(&["convert", data, "-o", "s3://no-such-bucket/lake/"]);
+    assert_eq!(missing.status.code(), Some(2), "{}", stderr(&missing));
+    let message = stderr(&missing);
+    assert_eq!(message.lines().count(), 1, "{message}");
+    assert!(message.contains("s3://no-such-bucket/lake/") && message.contains("NoSuchBucket"), "{message}");
+
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let endpoint = format!("http://127.0.0.1:{closed}");
+    let started = Instant::now();
+    let unreachable =
+        server.halake_with(&["convert", data, "-o", "s3://logs/one.parquet"], &[("AWS_ENDPOINT_URL", &endpoint)]);
+    assert_eq!(unreachable.status.code(), Some(2), "{}", stderr(&unreachable));
+    let message = stderr(&unreachable);
+    assert_eq!(message.lines().count(), 1, "{message}");
+    assert!(message.contains("s3://logs/"), "{message}");
+    assert!(started.elapsed() < Duration::from_secs(60), "gave up after {:?}", started.elapsed());
+    let report = server.halake_with(&["report", "status_codes", "s3://logs/lake/"], &[("AWS_ENDPOINT_URL", &endpoint)]);
+    assert_eq!(report.status.code(), Some(2), "{}", stderr(&report));
+    assert!(stderr(&report).contains("s3://logs/lake/"), "{}", stderr(&report));
+}
+
+#[test]
+fn a_server_lost_mid_upload_fails_the_run_cleanly_and_a_rerun_completes() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("big.log");
+    let generated = common::halake(&["generate", "--size", "150MB", "--seed", "5", "-o", log.to_str().unwrap()]);
+    assert!(generated.status.success());
+    let server = S3Server::start();
+    server.create_bucket("logs");
+    let run = Command::new(env!("CARGO_BIN_EXE_halake"))
+        .args(["convert", log.to_str().unwrap(), "-o", "s3://logs/lake/", "--threads", "1"])
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ENDPOINT_URL", server.endpoint())
+        .env("AWS_ALLOW_HTTP", "true")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    let port = server.port;
+    drop(server);
+    let failed = run.wait_with_output().unwrap();
+    assert_eq!(failed.status.code(), Some(2), "{}", stderr(&failed));
+    let message = stderr(&failed);
+    assert!(message.contains("s3://logs/lake/") && !message.contains("panicked"), "{message}");
+
+    // moto keeps its objects in memory: the restarted server is empty, as a bucket
+    // holds nothing of a run whose uploads never completed.
+    let server = S3Server::start_on(port);
+    server.create_bucket("logs");
+    let summary = succeeded(&server.halake(&["convert", log.to_str().unwrap(), "-o", "s3://logs/lake/"]));
+    let converted = rows(&summary);
+    let lines = std::fs::read(&log).unwrap().iter().filter(|&&b| b == b'\n').count() as u64;
+    assert!(summary.contains(&format!("lines {lines} = rows {converted} + events")), "{summary}");
+    let count =
+        succeeded(&server.halake(&["sql", "SELECT count(*) AS n FROM logs", "s3://logs/lake/", "--format", "csv"]));
+    assert_eq!(count.trim(), format!("n\n{converted}"));
+}
