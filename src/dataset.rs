@@ -134,7 +134,7 @@ pub struct Manifest {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct ManifestEntry {
+pub(crate) struct ManifestEntry {
     identity: InputIdentity,
     parts: Vec<String>,
     rows: u64,
@@ -173,21 +173,24 @@ impl Manifest {
         Ok(manifest)
     }
 
-    fn parse(bytes: &[u8]) -> Result<Vec<ManifestEntry>, String> {
+    /// A manifest's entries, or what is wrong with it: a hand-edited or damaged manifest
+    /// is an error, never read as an empty one (that would convert everything again).
+    pub(crate) fn parse(bytes: &[u8]) -> Result<Vec<ManifestEntry>, String> {
         let json: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
         let mut entries = Vec::new();
         for entry in json["inputs"].as_array().ok_or("no 'inputs' list")? {
             let text = |key: &str| entry[key].as_str().map(str::to_string).ok_or_else(|| format!("no '{key}'"));
             let number = |key: &str| entry[key].as_i64().ok_or_else(|| format!("no '{key}'"));
+            let count = |key: &str| entry[key].as_u64().ok_or_else(|| format!("no '{key}' (a count from 0)"));
             let identity = InputIdentity {
                 path: text("path")?,
-                size: number("size")? as u64,
+                size: count("size")?,
                 modified_ms: number("modified_ms")?,
                 head_hash: u64::from_str_radix(&text("head_hash")?, 16).map_err(|e| e.to_string())?,
             };
             let parts = entry["parts"].as_array().into_iter().flatten().filter_map(|p| p.as_str()).map(str::to_string);
             let parts = parts.collect();
-            let rows = number("rows")? as u64;
+            let rows = count("rows")?;
             let complete = entry["complete"].as_bool().unwrap_or(true);
             entries.push(ManifestEntry { identity, parts, rows, complete });
         }
@@ -200,9 +203,14 @@ impl Manifest {
     }
 
     fn save(&self, store: &Store) -> Result<(), DatasetError> {
-        let inputs: Vec<serde_json::Value> = self
-            .entries
-            .values()
+        let mut file = store.create(&self.name)?;
+        serde_json::to_writer_pretty(&mut file, &Manifest::to_json(self.entries.values()))
+            .map_err(|e| SinkError::Finish { path: store.display(&self.name), source: e.into() })?;
+        Ok(file.commit()?)
+    }
+
+    pub(crate) fn to_json<'a>(entries: impl Iterator<Item = &'a ManifestEntry>) -> serde_json::Value {
+        let inputs: Vec<serde_json::Value> = entries
             .map(|e| {
                 serde_json::json!({
                     "path": e.identity.path,
@@ -215,11 +223,7 @@ impl Manifest {
                 })
             })
             .collect();
-        let mut file = store.create(&self.name)?;
-        let json = serde_json::json!({ "halake_version": env!("CARGO_PKG_VERSION"), "inputs": inputs });
-        serde_json::to_writer_pretty(&mut file, &json)
-            .map_err(|e| SinkError::Finish { path: store.display(&self.name), source: e.into() })?;
-        Ok(file.commit()?)
+        serde_json::json!({ "halake_version": env!("CARGO_PKG_VERSION"), "inputs": inputs })
     }
 }
 
@@ -446,6 +450,18 @@ fn file_name(relative: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_damaged_manifest_is_refused_with_the_reason() {
+        let entry = r#"{"path": "/l", "size": 1, "modified_ms": 2, "head_hash": "ff", "rows": 3, "parts": ["p"]}"#;
+        let entries = Manifest::parse(format!(r#"{{"inputs": [{entry}]}}"#).as_bytes()).unwrap();
+        assert_eq!((entries[0].identity.size, entries[0].rows, entries[0].complete), (1, 3, true));
+        let negative = entry.replace(r#""size": 1"#, r#""size": -1"#);
+        let error = Manifest::parse(format!(r#"{{"inputs": [{negative}]}}"#).as_bytes()).unwrap_err();
+        assert!(error.contains("'size'"), "{error}");
+        assert!(Manifest::parse(b"{\"inputs\": [").is_err());
+        assert!(Manifest::parse(b"{}").unwrap_err().contains("'inputs'"));
+    }
 
     #[test]
     fn shards_split_every_input_once() {

@@ -139,6 +139,24 @@ pub fn compile_format(data: &[u8]) {
     let _ = plan.read(line, 0, &mut row, &mut LocalZone::utc(), Needs::ALL, &mut Trail::default());
 }
 
+/// Any bytes as haproxy.cfg: read or refused with a reason; the formats it names
+/// compile into a catalogue or fail cleanly.
+pub fn read_config(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    if let Ok(sources) = crate::config::parse(text, "fuzz.cfg") {
+        let _ = Catalogue::new(&sources, false);
+    }
+}
+
+/// Any bytes as a dataset manifest: read or refused with a reason; what is read is
+/// written back as the same entries.
+pub fn read_manifest(data: &[u8]) {
+    use crate::dataset::Manifest;
+    let Ok(entries) = Manifest::parse(data) else { return };
+    let written = serde_json::to_vec(&Manifest::to_json(entries.iter())).expect("a manifest serialises");
+    assert_eq!(Manifest::parse(&written).as_ref(), Ok(&entries), "a manifest read back differs");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,6 +183,20 @@ mod tests {
     fn format_seeds_hold() {
         for seed in seeds("compile_format") {
             compile_format(&seed);
+        }
+    }
+
+    #[test]
+    fn config_seeds_hold() {
+        for seed in seeds("read_config") {
+            read_config(&seed);
+        }
+    }
+
+    #[test]
+    fn manifest_seeds_hold() {
+        for seed in seeds("read_manifest") {
+            read_manifest(&seed);
         }
     }
 }
