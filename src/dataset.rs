@@ -135,12 +135,12 @@ pub struct Manifest {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ManifestEntry {
-    identity: InputIdentity,
-    parts: Vec<String>,
-    rows: u64,
+    pub(crate) identity: InputIdentity,
+    pub(crate) parts: Vec<String>,
+    pub(crate) rows: u64,
     /// False when the input could not be read to its end (corrupt, truncated while read):
     /// its parts are listed so that the next run replaces them, and it is read again.
-    complete: bool,
+    pub(crate) complete: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -202,7 +202,12 @@ impl Manifest {
         self.entries.get(&identity.path).is_some_and(holds) || self.others.iter().any(holds)
     }
 
-    fn save(&self, store: &Store) -> Result<(), DatasetError> {
+    /// Drops the input at `path` from this run's manifest; returns the parts it listed.
+    pub(crate) fn forget(&mut self, path: &str) -> Vec<String> {
+        self.entries.remove(path).map(|entry| entry.parts).unwrap_or_default()
+    }
+
+    pub(crate) fn save(&self, store: &Store) -> Result<(), DatasetError> {
         let mut file = store.create(&self.name)?;
         serde_json::to_writer_pretty(&mut file, &Manifest::to_json(self.entries.values()))
             .map_err(|e| SinkError::Finish { path: store.display(&self.name), source: e.into() })?;

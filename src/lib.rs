@@ -11,6 +11,7 @@
 //! - [`sink`]: record batches into Parquet files, written atomically.
 //! - [`store`]: where files go: a local directory or object storage (`s3://`).
 //! - [`dataset`]: a partitioned dataset and its manifests of converted inputs.
+//! - [`verify`]: a dataset checked against its manifests, and repaired.
 //! - [`pipeline`]: chunks parsed in parallel, results written in order, memory bounded.
 //! - [`convert`]: the convert job that ties them together.
 //! - [`sql`]: SQL through DataFusion over Parquet or raw logs, and the canned reports.
@@ -38,3 +39,4 @@ pub mod sink;
 #[cfg(feature = "sql")]
 pub mod sql;
 pub mod store;
+pub mod verify;

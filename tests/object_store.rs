@@ -144,6 +144,9 @@ fn a_lake_in_s3_answers_as_the_same_lake_on_disk_and_pyarrow_reads_it() {
     ]));
     assert_eq!(by_date.trim(), format!("date,n\n2026-11-23,{converted}"));
 
+    let verified = succeeded(&server.halake(&["verify", "s3://logs/lake/"]));
+    assert!(verified.starts_with("sound: 1 manifest(s), 4 input(s), 3 part(s)"), "{verified}");
+
     // A re-run converts nothing: the manifest in the bucket says it is all there.
     let again = succeeded(&server.halake(&["convert", data, "-o", "s3://logs/lake/"]));
     assert!(again.contains("skipped 4 input(s)"), "{again}");

@@ -23,6 +23,7 @@ use crate::schema;
 use crate::signals;
 use crate::sink::{self, AtomicFile, SinkError};
 use crate::store;
+use crate::verify;
 
 #[derive(Debug, Parser)]
 #[command(name = "halake", version, about = "HAProxy logs into typed columns: Parquet and SQL", long_about = None)]
@@ -94,6 +95,18 @@ Examples:
   halake report termination_codes /var/log/haproxy.log
   halake report servers lake/ --format csv")]
     Report(query::ReportArgs),
+    /// Check a dataset against its manifests, and repair it.
+    #[command(after_help = "\
+Examples:
+  halake verify lake/
+  halake verify s3://logs/haproxy/ --repair
+
+Every part a manifest lists must exist and read to its end, each input's parts must hold
+the rows recorded for it, no part may be unlisted and no input counted twice. Exit status
+0 when the dataset is sound, 2 when it is not (or its manifest cannot be read). --repair
+deletes unlisted parts and converts again, from its source, each input whose parts are
+damaged; give it the format options the dataset was converted with.")]
+    Verify(VerifyArgs),
     /// Print the output columns and what each one means.
     #[command(after_help = "\
 Examples:
@@ -208,6 +221,21 @@ fn parse_chunk_size(text: &str) -> Result<usize, String> {
 }
 
 #[derive(Debug, ClapArgs)]
+pub struct VerifyArgs {
+    /// The dataset: a directory or an object-store prefix.
+    #[arg(value_name = "DIR/ | s3://...")]
+    pub dataset: String,
+    /// Delete unlisted parts and convert damaged inputs again from their sources.
+    #[arg(long)]
+    pub repair: bool,
+    /// Time zone HAProxy's local dates were written in (IANA name), for a repair.
+    #[arg(long, default_value = "UTC", value_name = "TZ")]
+    pub timezone: String,
+    #[command(flatten)]
+    pub format: FormatArgs,
+}
+
+#[derive(Debug, ClapArgs)]
 pub struct SchemaArgs {
     /// Print the columns of the events table instead.
     #[arg(long)]
@@ -228,6 +256,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         #[cfg(feature = "sql")]
         Command::Report(args) => query::run_report(args),
         Command::Schema(args) => run_schema(args),
+        Command::Verify(args) => run_verify(args),
         Command::Generate(args) => run_generate(args),
     }
 }
@@ -319,6 +348,73 @@ fn run_convert(args: ConvertArgs) -> Result<ExitCode> {
         );
         Ok(ExitCode::from(PARTIAL_EXIT))
     }
+}
+
+fn run_verify(args: VerifyArgs) -> Result<ExitCode> {
+    let dataset = if args.dataset.ends_with('/') { args.dataset.clone() } else { format!("{}/", args.dataset) };
+    let store = store::Store::open(&dataset)?;
+    let checked = match verify::check(&store) {
+        Ok(findings) => findings,
+        Err(error) => {
+            eprintln!("halake: error: {error}");
+            return Ok(ExitCode::from(PARTIAL_EXIT));
+        }
+    };
+    print_findings(&checked);
+    if checked.sound() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !args.repair {
+        println!("run again with --repair to delete unlisted parts and convert damaged inputs again");
+        return Ok(ExitCode::from(PARTIAL_EXIT));
+    }
+    let partitioning = verify::partitioning(&store)?;
+    let catalogue = catalogue(&args.format)?;
+    let zone = LocalZone::new(&args.timezone).map_err(anyhow::Error::msg)?;
+    for part in &checked.unlisted {
+        println!("deleted {}", store.display(part));
+    }
+    for (input, shard) in verify::forget_damaged(&store, &checked)? {
+        let source = if store::is_remote(&input) {
+            input::InputPath::Remote(input.clone())
+        } else if Path::new(&input).exists() {
+            input::InputPath::File(PathBuf::from(&input))
+        } else {
+            println!("cannot repair {input}: it no longer exists (its parts were removed from the dataset)");
+            continue;
+        };
+        let options = ConvertOptions {
+            inputs: vec![source],
+            output: dataset.clone(),
+            dataset: Some(partitioning),
+            shard,
+            events: None,
+            rejects: None,
+            strict: false,
+            catalogue: catalogue.clone(),
+            zone: zone.clone(),
+            threads: threads_or_all_cores(None),
+            chunk_size: convert::DEFAULT_CHUNK_SIZE,
+            progress: false,
+            compression: sink::parse_compression("zstd").map_err(anyhow::Error::msg)?,
+        };
+        let summary = convert::convert(&options)?;
+        println!("converted {input} again: {} rows", summary.rows);
+    }
+    let after = verify::check(&store)?;
+    print_findings(&after);
+    Ok(if after.sound() { ExitCode::SUCCESS } else { ExitCode::from(PARTIAL_EXIT) })
+}
+
+fn print_findings(findings: &verify::Findings) {
+    for problem in &findings.problems {
+        println!("problem: {problem}");
+    }
+    let verdict = if findings.sound() { "sound" } else { "NOT sound" };
+    println!(
+        "{verdict}: {} manifest(s), {} input(s), {} part(s) read to the end, {} rows",
+        findings.manifests, findings.inputs, findings.parts, findings.rows
+    );
 }
 
 /// Exit status of a conversion that wrote its output but could not read all its input,
