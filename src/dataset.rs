@@ -159,8 +159,7 @@ impl Manifest {
         let name = Shard::manifest_name(shard);
         let mut manifest = Manifest { name: name.clone(), ..Manifest::default() };
         let files = store.list()?;
-        let manifests = files.iter().filter(|f| f.starts_with("_halake_manifest") && f.ends_with(".json"));
-        for file in manifests {
+        for file in files.iter().filter(|f| is_manifest(f)) {
             let Some(bytes) = store.read(file)? else { continue };
             let entries = Manifest::parse(&bytes)
                 .map_err(|message| DatasetError::Manifest { path: store.display(file), message })?;
@@ -445,6 +444,12 @@ fn partition_keys(batch: &RecordBatch, partitioning: Partitioning) -> Vec<String
             key
         })
         .collect()
+}
+
+/// Whether a file of the dataset (by relative name) is one of its manifests: the
+/// dataset's or a shard's, at its root.
+pub(crate) fn is_manifest(name: &str) -> bool {
+    !name.contains('/') && name.starts_with("_halake_manifest") && name.ends_with(".json")
 }
 
 /// The last component of a relative name.

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use bytes::Bytes;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-use crate::dataset::{DatasetError, MANIFEST, Manifest, ManifestEntry, Partitioning, Shard};
+use crate::dataset::{DatasetError, MANIFEST, Manifest, ManifestEntry, Partitioning, Shard, is_manifest};
 use crate::store::Store;
 
 /// What a check found.
@@ -93,10 +93,6 @@ pub fn check(store: &Store) -> Result<Findings, DatasetError> {
         findings.unlisted.push(part.clone());
     }
     Ok(findings)
-}
-
-fn is_manifest(name: &str) -> bool {
-    !name.contains('/') && name.starts_with("_halake_manifest") && name.ends_with(".json")
 }
 
 /// Decodes every row group of a part: a footer that parses says little of the pages.
