@@ -105,10 +105,6 @@ impl Sql {
             return Err(SqlError::Usage(format!("table '{name}' has no input")));
         }
         let parquet: Vec<bool> = paths.iter().map(|p| holds_parquet(p)).collect::<Result<_, _>>()?;
-        if parquet.iter().all(|&p| p) && paths.iter().any(|p| store::is_remote(&p.to_string_lossy())) {
-            self.register_remote_parquet(name, paths)?;
-            return Ok(TableKind::Parquet);
-        }
         if parquet.iter().all(|&p| p) {
             self.register_parquet(name, paths)?;
             return Ok(TableKind::Parquet);
@@ -130,22 +126,44 @@ impl Sql {
         Ok(TableKind::Logs)
     }
 
+    /// Parquet files or dataset directories, on disk or in object storage. A bucket is
+    /// registered with DataFusion, which lists, prunes partitions and reads byte ranges
+    /// through the same store the converter writes with.
     fn register_parquet(&mut self, name: &str, paths: &[PathBuf]) -> Result<(), SqlError> {
-        let urls = paths
-            .iter()
-            .map(|path| {
-                let mut text = path.to_string_lossy().into_owned();
-                if path.is_dir() && !text.ends_with('/') {
-                    text.push('/');
-                }
-                ListingTableUrl::parse(&text)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let partitions = match paths {
-            [directory] if directory.is_dir() => hive_partitions(directory),
-            _ => Vec::new(),
-        };
+        let mut urls = Vec::new();
+        let mut partitions = Vec::new();
+        for path in paths {
+            let mut text = path.to_string_lossy().into_owned();
+            let (is_directory, first_file) =
+                if store::is_remote(&text) { self.register_bucket(&text)? } else { (path.is_dir(), None) };
+            if is_directory && !text.ends_with('/') {
+                text.push('/');
+            }
+            if is_directory && paths.len() == 1 {
+                partitions = match first_file {
+                    Some(file) => hive_partition_columns(Path::new(file.strip_prefix(&text).unwrap_or_default())),
+                    None => hive_partitions(path),
+                };
+            }
+            urls.push(ListingTableUrl::parse(&text)?);
+        }
         self.register_listing(name, urls, partitions)
+    }
+
+    /// Registers the bucket of `target` with DataFusion; returns whether `target` is a
+    /// prefix (a dataset) rather than one object, and the URL of its first object.
+    #[cfg(feature = "object-store")]
+    fn register_bucket(&mut self, target: &str) -> Result<(bool, Option<String>), SqlError> {
+        let (bucket, object_store) = store::remote::store_for(target).map_err(SqlError::Store)?;
+        self.context.register_object_store(&bucket, object_store);
+        let objects = store::remote::objects(target).map_err(SqlError::Store)?;
+        let is_prefix = !(objects.len() == 1 && objects[0].url == target);
+        Ok((is_prefix, objects.into_iter().next().map(|object| object.url)))
+    }
+
+    #[cfg(not(feature = "object-store"))]
+    fn register_bucket(&mut self, target: &str) -> Result<(bool, Option<String>), SqlError> {
+        Err(SqlError::Usage(format!("{target}: this build has no object storage (build with the default features)")))
     }
 
     fn register_listing(
@@ -167,47 +185,6 @@ impl Sql {
         })?;
         self.context.register_table(name, Arc::new(table))?;
         Ok(())
-    }
-
-    /// Parquet files or datasets in object storage (any of them may be local too). The
-    /// bucket of each is registered with DataFusion, which lists, prunes partitions and
-    /// reads byte ranges through the same store the converter writes with.
-    #[cfg(feature = "object-store")]
-    fn register_remote_parquet(&mut self, name: &str, paths: &[PathBuf]) -> Result<(), SqlError> {
-        let mut urls = Vec::new();
-        let mut partitions = Vec::new();
-        for path in paths {
-            let mut text = path.to_string_lossy().into_owned();
-            if !store::is_remote(&text) {
-                if path.is_dir() && !text.ends_with('/') {
-                    text.push('/');
-                }
-                urls.push(ListingTableUrl::parse(&text)?);
-                continue;
-            }
-            let remote_error = SqlError::Store;
-            let (bucket, object_store) = store::remote::store_for(&text).map_err(remote_error)?;
-            self.context.register_object_store(&bucket, object_store);
-            let objects = store::remote::objects(&text).map_err(remote_error)?;
-            let is_prefix = !(objects.len() == 1 && objects[0].url == text);
-            if is_prefix && !text.ends_with('/') {
-                text.push('/');
-            }
-            if is_prefix && paths.len() == 1 {
-                let relative = objects[0].url.strip_prefix(text.as_str()).unwrap_or_default();
-                partitions = hive_partition_columns(Path::new(relative));
-            }
-            urls.push(ListingTableUrl::parse(&text)?);
-        }
-        self.register_listing(name, urls, partitions)
-    }
-
-    #[cfg(not(feature = "object-store"))]
-    fn register_remote_parquet(&mut self, _name: &str, paths: &[PathBuf]) -> Result<(), SqlError> {
-        Err(SqlError::Usage(format!(
-            "{}: this build has no object storage (build with the default features)",
-            paths[0].display()
-        )))
     }
 
     /// Runs every statement of `text` in order; returns the last one's result.

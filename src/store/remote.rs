@@ -9,8 +9,9 @@
 //! the Parquet writer produces them, [`PARTS_IN_FLIGHT`] at a time: memory per open
 //! file stays a few parts, whatever the file's size.
 
+use std::collections::HashMap;
 use std::io::{Read, Write};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use futures::TryStreamExt;
@@ -47,11 +48,18 @@ fn retry() -> RetryConfig {
 }
 
 /// The store behind `target`'s scheme and bucket, and the bucket's URL
-/// (`s3://bucket`), under which DataFusion finds it.
+/// (`s3://bucket`), under which DataFusion finds it. One per bucket for the process:
+/// its HTTP client keeps its connections from one request to the next.
 pub fn store_for(target: &str) -> Result<(Url, Arc<dyn ObjectStore>), StoreError> {
+    static STORES: OnceLock<Mutex<HashMap<Url, Arc<dyn ObjectStore>>>> = OnceLock::new();
     let bad = |message: String| StoreError::Remote { url: target.to_string(), message };
     let url = Url::parse(target).map_err(|e| bad(e.to_string()))?;
     let bucket = url.host_str().filter(|host| !host.is_empty()).ok_or_else(|| bad("no bucket in the URL".into()))?;
+    let root = Url::parse(&format!("{}://{bucket}", url.scheme())).map_err(|e| bad(e.to_string()))?;
+    let mut stores = STORES.get_or_init(Mutex::default).lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(store) = stores.get(&root) {
+        return Ok((root, store.clone()));
+    }
     let store: Arc<dyn ObjectStore> = match url.scheme() {
         "s3" | "s3a" => Arc::new(
             object_store::aws::AmazonS3Builder::from_env()
@@ -82,7 +90,7 @@ pub fn store_for(target: &str) -> Result<(Url, Arc<dyn ObjectStore>), StoreError
             )));
         }
     };
-    let root = Url::parse(&format!("{}://{bucket}", url.scheme())).map_err(|e| bad(e.to_string()))?;
+    stores.insert(root.clone(), store.clone());
     Ok((root, store))
 }
 
