@@ -4,92 +4,12 @@
 
 mod common;
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-/// A moto server on a free loopback port, stopped when dropped.
-struct S3Server {
-    child: Child,
-    port: u16,
-}
-
-impl S3Server {
-    fn start() -> S3Server {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        S3Server::start_on(port)
-    }
-
-    fn start_on(port: u16) -> S3Server {
-        let child = Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("moto_server (python3 -m pip install 'moto[server]', as README.md's test command does)");
-        let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(started.elapsed() < Duration::from_secs(30), "moto_server did not start on port {port}");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        S3Server { child, port }
-    }
-
-    fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// Runs `statement` in Python with `s3`, a boto3 client of this server, and `args`
-    /// as sys.argv[1:]; returns what it printed.
-    fn boto3(&self, statement: &str, args: &[&str]) -> String {
-        let script = format!(
-            "import sys, boto3\ns3 = boto3.client('s3', endpoint_url={:?}, region_name='us-east-1', \
-             aws_access_key_id='test', aws_secret_access_key='test')\n{statement}",
-            self.endpoint()
-        );
-        let result = Command::new("python3").arg("-c").arg(script).args(args).output().expect("python3");
-        assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
-        String::from_utf8(result.stdout).unwrap()
-    }
-
-    fn create_bucket(&self, bucket: &str) {
-        self.boto3("s3.create_bucket(Bucket=sys.argv[1])", &[bucket]);
-    }
-
-    /// The keys in `bucket`.
-    fn keys(&self, bucket: &str) -> Vec<String> {
-        let list = "for o in s3.list_objects_v2(Bucket=sys.argv[1]).get('Contents', []): print(o['Key'])";
-        self.boto3(list, &[bucket]).lines().map(str::to_string).collect()
-    }
-
-    /// halake with the environment the AWS CLI would take for this server.
-    fn halake(&self, args: &[&str]) -> Output {
-        self.halake_with(args, &[])
-    }
-
-    fn halake_with(&self, args: &[&str], environment: &[(&str, &str)]) -> Output {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_halake"));
-        command
-            .args(args)
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_ENDPOINT_URL", self.endpoint())
-            .env("AWS_ALLOW_HTTP", "true");
-        for (key, value) in environment {
-            command.env(key, value);
-        }
-        command.output().expect("run halake")
-    }
-}
-
-impl Drop for S3Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use common::s3::S3Server;
 
 /// The shipped sample, and a server with a bucket `logs`.
 fn sample_and_server() -> (String, S3Server) {
@@ -255,13 +175,8 @@ fn a_server_lost_mid_upload_fails_the_run_cleanly_and_a_rerun_completes() {
     assert!(generated.status.success());
     let server = S3Server::start();
     server.create_bucket("logs");
-    let run = Command::new(env!("CARGO_BIN_EXE_halake"))
-        .args(["convert", log.to_str().unwrap(), "-o", "s3://logs/lake/", "--threads", "1"])
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ENDPOINT_URL", server.endpoint())
-        .env("AWS_ALLOW_HTTP", "true")
+    let run = server
+        .command(&["convert", log.to_str().unwrap(), "-o", "s3://logs/lake/", "--threads", "1"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

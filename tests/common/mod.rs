@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: run the real binary, read its Parquet back.
 #![allow(dead_code)]
 
+pub mod s3;
+
 use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
