@@ -15,6 +15,7 @@
 //! - [`pipeline`]: chunks parsed in parallel, results written in order, memory bounded.
 //! - [`convert`]: the convert job that ties them together.
 //! - [`sql`]: SQL through DataFusion over Parquet or raw logs, and the canned reports.
+//! - [`cluster`]: SQL on a Ballista cluster: its scheduler and executors with halake's functions.
 //! - [`render`]: rows printed back as log lines (the parser's inverse, for tests).
 //! - [`schema`]: the output columns and what they mean.
 //! - [`generate`]: seeded synthetic logs for benchmarks.
@@ -22,6 +23,8 @@
 pub mod batch;
 #[cfg(feature = "cli")]
 pub mod cli;
+#[cfg(feature = "cluster")]
+pub mod cluster;
 pub mod config;
 pub mod convert;
 pub mod dataset;

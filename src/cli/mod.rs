@@ -1,6 +1,8 @@
 //! Command-line interface: argument definitions and the commands they run. `sql` and
 //! `report` live in [`query`], built with the `sql` feature (DataFusion).
 
+#[cfg(feature = "cluster")]
+mod cluster;
 #[cfg(feature = "sql")]
 mod query;
 
@@ -95,6 +97,22 @@ Examples:
   halake report termination_codes /var/log/haproxy.log
   halake report servers lake/ --format csv")]
     Report(query::ReportArgs),
+    #[cfg(feature = "cluster")]
+    /// Run a Ballista scheduler or executor that knows halake's functions and stores.
+    #[command(
+        subcommand,
+        after_help = "\
+Examples:
+  halake cluster scheduler --bind 0.0.0.0:50050
+  AWS_REGION=eu-west-1 halake cluster executor --scheduler 10.0.0.1:50050 --bind 0.0.0.0:50051 --external-host $(hostname)
+  halake report termination_codes s3://logs/haproxy/ --cluster df://10.0.0.1:50050
+
+A query sent with --cluster is planned by the client, cut into stages by the scheduler and
+run by the executors, which read the lake themselves: each opens s3:// with its own
+environment (AWS_ACCESS_KEY_ID, AWS_REGION, AWS_ENDPOINT_URL...), as `halake convert` does.
+Every process speaks unencrypted, unauthenticated gRPC: keep them on a private network."
+    )]
+    Cluster(cluster::ClusterCommand),
     /// Check a dataset against its manifests, and repair it.
     #[command(after_help = "\
 Examples:
@@ -255,6 +273,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Command::Sql(args) => query::run_sql(args),
         #[cfg(feature = "sql")]
         Command::Report(args) => query::run_report(args),
+        #[cfg(feature = "cluster")]
+        Command::Cluster(command) => cluster::run_cluster(command),
         Command::Schema(args) => run_schema(args),
         Command::Verify(args) => run_verify(args),
         Command::Generate(args) => run_generate(args),

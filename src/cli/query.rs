@@ -35,6 +35,11 @@ pub struct QueryArgs {
     /// Time zone of HAProxy's local dates in raw logs (IANA name).
     #[arg(long, default_value = "UTC", value_name = "TZ")]
     pub timezone: String,
+    /// Run the query on a Ballista cluster: the scheduler's URL, df://HOST:PORT. The
+    /// tables must be Parquet its executors reach (object storage, or shared paths).
+    #[cfg(feature = "cluster")]
+    #[arg(long, value_name = "df://HOST:PORT")]
+    pub cluster: Option<String>,
     #[command(flatten)]
     pub formats: FormatArgs,
 }
@@ -85,6 +90,12 @@ fn session(args: &QueryArgs, inputs: &[PathBuf]) -> Result<Sql> {
         zone: LocalZone::new(&args.timezone).map_err(anyhow::Error::msg)?,
         chunk_size: 8 << 20,
     };
+    #[cfg(feature = "cluster")]
+    let mut session = match &args.cluster {
+        Some(url) => Sql::on_cluster(url, threads, settings)?,
+        None => Sql::new(threads, settings)?,
+    };
+    #[cfg(not(feature = "cluster"))]
     let mut session = Sql::new(threads, settings)?;
     if !inputs.is_empty() {
         session.register("logs", inputs)?;

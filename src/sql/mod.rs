@@ -43,6 +43,9 @@ pub enum SqlError {
     Runtime(std::io::Error),
     #[error("{0}")]
     Usage(String),
+    /// The cluster a session sends its queries to cannot be used.
+    #[error("{0}")]
+    Cluster(String),
     /// Object storage refused or failed (the source, so that the exit status can tell).
     #[error("{0}")]
     Store(#[source] store::StoreError),
@@ -69,6 +72,8 @@ pub struct Sql {
     runtime: tokio::runtime::Runtime,
     settings: LogSettings,
     counts: Vec<(String, Arc<ScanCounts>)>,
+    /// The scheduler the queries run on, if not here.
+    cluster: Option<String>,
 }
 
 /// The result of a statement.
@@ -85,6 +90,18 @@ impl QueryResult {
 
 impl Sql {
     pub fn new(threads: usize, settings: LogSettings) -> Result<Sql, SqlError> {
+        Sql::start(threads, settings, None)
+    }
+
+    /// A session whose queries run on the Ballista scheduler at `url` (`df://host:port`).
+    /// Its tables are Parquet that the cluster's executors can reach: object storage, or
+    /// paths that are the same on every machine.
+    #[cfg(feature = "cluster")]
+    pub fn on_cluster(url: &str, threads: usize, settings: LogSettings) -> Result<Sql, SqlError> {
+        Sql::start(threads, settings, Some(url))
+    }
+
+    fn start(threads: usize, settings: LogSettings, cluster: Option<&str>) -> Result<Sql, SqlError> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads)
             .thread_name("halake-sql")
@@ -93,9 +110,15 @@ impl Sql {
             .build()
             .map_err(SqlError::Runtime)?;
         let config = SessionConfig::new().with_target_partitions(threads).with_information_schema(true);
-        let context = SessionContext::new_with_config(config);
+        let context = match cluster {
+            None => SessionContext::new_with_config(config),
+            #[cfg(feature = "cluster")]
+            Some(url) => crate::cluster::client_context(url, config, &runtime)?,
+            #[cfg(not(feature = "cluster"))]
+            Some(url) => return Err(SqlError::Usage(format!("{url}: this build has no cluster support"))),
+        };
         functions::register(&context);
-        Ok(Sql { context, runtime, settings, counts: Vec::new() })
+        Ok(Sql { context, runtime, settings, counts: Vec::new(), cluster: cluster.map(str::to_string) })
     }
 
     /// Registers `paths` as the table `name`: Parquet files or dataset directories, or
@@ -112,6 +135,12 @@ impl Sql {
         if parquet.iter().any(|&p| p) {
             return Err(SqlError::Usage(format!(
                 "table '{name}' mixes Parquet and log files: give each its own --table"
+            )));
+        }
+        if let Some(cluster) = &self.cluster {
+            return Err(SqlError::Usage(format!(
+                "table '{name}' is raw logs, which only this machine reads: convert them to a dataset the \
+                 executors of {cluster} can reach (halake convert ... -o s3://bucket/lake/) and query that"
             )));
         }
         let inputs = input::expand(paths)?;
