@@ -18,29 +18,11 @@ export AWS_ENDPOINT_URL="http://127.0.0.1:$PORT" AWS_ALLOW_HTTP=true
 for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.2; done
 python3 -c "import boto3; boto3.client('s3', endpoint_url='$AWS_ENDPOINT_URL').create_bucket(Bucket='bench')"
 
-# Median of RUNS: seconds and peak RSS (MiB) of one command.
-measure() {
-    local times=() rss=()
-    for _ in $(seq "$RUNS"); do
-        local out
-        out=$({ /usr/bin/time -f '%e %M' "$@" >/dev/null || echo "failed: $*" >&2; } 2>&1 | tail -1)
-        case "$out" in failed:*) echo "$out" >&2; exit 1 ;; esac
-        times+=("${out% *}")
-        rss+=("${out#* }")
-    done
-    local t r
-    t=$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p")
-    r=$(printf '%s\n' "${rss[@]}" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p")
-    echo "$t $((r / 1024))"
-}
-
 for profile in $PROFILES; do
     log=$(generated_log "$profile")
-    echo
-    echo "profile $profile: $log, $(stat -c %s "$log") bytes"
+    announce "$profile" "$log"
     printf '%-8s %9s %10s\n' target "median s" "peak RSS"
-    # A fresh dataset each run: otherwise the manifest skips the input.
-    read -r t r < <(measure bash -c "rm -rf '$WORK/lake-$profile'; exec '$HALAKE' convert '$log' -o '$WORK/lake-$profile/' -q")
+    read -r t r < <(disk_conversion "$profile" "$log")
     printf '%-8s %9s %6s MiB\n' disk "$t" "$r"
     disk_rss=$r
     read -r t r < <(measure bash -c "exec '$HALAKE' convert '$log' -o \"s3://bench/$profile-\$RANDOM\$RANDOM/\" -q")

@@ -26,3 +26,30 @@ generated_log() {
     [ -s "$log" ] || "$HALAKE" generate --profile "$1" --size "$SIZE" --seed 1 -o "$log"
     echo "$log"
 }
+
+# Median of RUNS: seconds and peak RSS (MiB) of one command.
+measure() {
+    local times=() rss=()
+    for _ in $(seq "$RUNS"); do
+        local out
+        out=$({ /usr/bin/time -f '%e %M' "$@" >/dev/null || echo "failed: $*" >&2; } 2>&1 | tail -1)
+        case "$out" in failed:*) echo "$out" >&2; exit 1 ;; esac
+        times+=("${out% *}")
+        rss+=("${out#* }")
+    done
+    local t r
+    t=$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p")
+    r=$(printf '%s\n' "${rss[@]}" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p")
+    echo "$t $((r / 1024))"
+}
+
+announce() {
+    echo
+    echo "profile $1: $2, $(stat -c %s "$2") bytes"
+}
+
+# `measure` of converting the profile's log ($2) into a fresh dataset on disk (a fresh
+# one each run: otherwise the manifest skips the input).
+disk_conversion() {
+    measure bash -c "rm -rf '$WORK/lake-$1'; exec '$HALAKE' convert '$2' -o '$WORK/lake-$1/' -q"
+}

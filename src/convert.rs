@@ -106,6 +106,16 @@ pub struct Summary {
 
 const SAMPLE_REJECTS: usize = 5;
 
+/// One pool parses chunks and encodes row groups, so `--threads` bounds both.
+pub fn worker_pool(threads: usize) -> Result<Arc<rayon::ThreadPool>, ConvertError> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("halake-worker-{i}"))
+        .build()
+        .map_err(|e| ConvertError::Threads { threads, message: e.to_string() })?;
+    Ok(Arc::new(pool))
+}
+
 pub fn convert(options: &ConvertOptions) -> Result<Summary, ConvertError> {
     let started = Instant::now();
     let catalogue = &options.catalogue;
@@ -117,13 +127,7 @@ pub fn convert(options: &ConvertOptions) -> Result<Summary, ConvertError> {
         ),
         ("halake.sources".to_string(), options.inputs.iter().map(InputPath::display).collect::<Vec<_>>().join("\n")),
     ];
-    // One pool parses chunks and encodes row groups, so `--threads` bounds both.
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(options.threads)
-        .thread_name(|i| format!("halake-worker-{i}"))
-        .build()
-        .map_err(|e| ConvertError::Threads { threads: options.threads, message: e.to_string() })?;
-    let pool = Arc::new(pool);
+    let pool = worker_pool(options.threads)?;
     let settings = FileSettings { compression: options.compression, metadata, encoders: Some(pool.clone()) };
     let schema = Arc::new(schema::arrow_schema(catalogue.column_specs()));
     // A dataset remembers what it holds: inputs unchanged since are not read again.

@@ -119,7 +119,7 @@ impl InputIdentity {
 
 /// FNV-1a, 64 bits: stable across builds and platforms, which a manifest needs and
 /// std's hasher does not promise.
-fn fnv1a(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
 }
 
@@ -141,6 +141,22 @@ pub(crate) struct ManifestEntry {
     /// False when the input could not be read to its end (corrupt, truncated while read):
     /// its parts are listed so that the next run replaces them, and it is read again.
     pub(crate) complete: bool,
+    /// For a file a follower reads as it grows: which file, and how far its rows go.
+    pub(crate) follow: Option<Followed>,
+}
+
+/// Where a follower is in one file (one inode: a rotation starts another entry). The
+/// rows of its lines up to `offset` are in the entry's parts, the rest in none.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Followed {
+    pub(crate) device: u64,
+    pub(crate) inode: u64,
+    /// Times the file was truncated and read again from its start (copytruncate).
+    pub(crate) generation: u64,
+    /// Bytes of whole lines converted.
+    pub(crate) offset: u64,
+    /// Lines in those bytes.
+    pub(crate) lines: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -191,7 +207,16 @@ impl Manifest {
             let parts = parts.collect();
             let rows = count("rows")?;
             let complete = entry["complete"].as_bool().unwrap_or(true);
-            entries.push(ManifestEntry { identity, parts, rows, complete });
+            let follow = match entry.get("follow") {
+                None => None,
+                Some(position) => {
+                    let count =
+                        |key: &str| position[key].as_u64().ok_or_else(|| format!("no 'follow.{key}' (a count from 0)"));
+                    let (device, inode, generation) = (count("device")?, count("inode")?, count("generation")?);
+                    Some(Followed { device, inode, generation, offset: count("offset")?, lines: count("lines")? })
+                }
+            };
+            entries.push(ManifestEntry { identity, parts, rows, complete, follow });
         }
         Ok(entries)
     }
@@ -216,7 +241,7 @@ impl Manifest {
     pub(crate) fn to_json<'a>(entries: impl Iterator<Item = &'a ManifestEntry>) -> serde_json::Value {
         let inputs: Vec<serde_json::Value> = entries
             .map(|e| {
-                serde_json::json!({
+                let mut entry = serde_json::json!({
                     "path": e.identity.path,
                     "size": e.identity.size,
                     "modified_ms": e.identity.modified_ms,
@@ -224,7 +249,13 @@ impl Manifest {
                     "rows": e.rows,
                     "complete": e.complete,
                     "parts": e.parts,
-                })
+                });
+                if let Some(Followed { device, inode, generation, offset, lines }) = e.follow {
+                    entry["follow"] = serde_json::json!({
+                        "device": device, "inode": inode, "generation": generation, "offset": offset, "lines": lines,
+                    });
+                }
+                entry
             })
             .collect();
         serde_json::json!({ "halake_version": env!("CARGO_PKG_VERSION"), "inputs": inputs })
@@ -378,7 +409,9 @@ impl DatasetSink {
         }
         if let Some(CurrentInput { identity, parts, rows, complete }) = self.current.take() {
             self.inputs_finished += 1;
-            self.manifest.entries.insert(identity.path.clone(), ManifestEntry { identity, parts, rows, complete });
+            self.manifest
+                .entries
+                .insert(identity.path.clone(), ManifestEntry { identity, parts, rows, complete, follow: None });
         }
         Ok(())
     }
@@ -409,7 +442,7 @@ impl Drop for DatasetSink {
 
 /// `date=2026-11-23` or `date=2026-11-23/hour=20` per row, from the first time the row
 /// has (request, accept, syslog header); Hive's default partition when it has none.
-fn partition_keys(batch: &RecordBatch, partitioning: Partitioning) -> Vec<String> {
+pub(crate) fn partition_keys(batch: &RecordBatch, partitioning: Partitioning) -> Vec<String> {
     let rows = batch.num_rows();
     if partitioning == Partitioning::None {
         return vec![String::new(); rows];
@@ -453,7 +486,7 @@ pub(crate) fn is_manifest(name: &str) -> bool {
 }
 
 /// The last component of a relative name.
-fn file_name(relative: &str) -> &str {
+pub(crate) fn file_name(relative: &str) -> &str {
     relative.rsplit('/').next().unwrap_or(relative)
 }
 
@@ -471,6 +504,19 @@ mod tests {
         assert!(error.contains("'size'"), "{error}");
         assert!(Manifest::parse(b"{\"inputs\": [").is_err());
         assert!(Manifest::parse(b"{}").unwrap_err().contains("'inputs'"));
+    }
+
+    #[test]
+    fn a_followed_file_keeps_its_position_through_a_manifest() {
+        let text = r#"{"inputs": [{"path": "/var/log/haproxy.log", "size": 10, "modified_ms": 2, "head_hash": "ff",
+            "rows": 3, "parts": ["p"], "follow": {"device": 1, "inode": 2, "generation": 1, "offset": 10, "lines": 4}}]}"#;
+        let entries = Manifest::parse(text.as_bytes()).unwrap();
+        let position = Followed { device: 1, inode: 2, generation: 1, offset: 10, lines: 4 };
+        assert_eq!(entries[0].follow, Some(position));
+        let written = serde_json::to_vec(&Manifest::to_json(entries.iter())).unwrap();
+        assert_eq!(Manifest::parse(&written).unwrap(), entries);
+        let damaged = text.replace(r#""inode": 2"#, r#""inode": "2""#);
+        assert!(Manifest::parse(damaged.as_bytes()).unwrap_err().contains("follow.inode"));
     }
 
     #[test]

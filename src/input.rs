@@ -190,6 +190,12 @@ impl BufferPool {
 }
 
 impl ChunkBytes {
+    /// Bytes read by the caller, not from a pooled stream.
+    pub fn owned(buffer: Vec<u8>) -> ChunkBytes {
+        let len = buffer.len();
+        ChunkBytes::Owned(Arc::new(Block { buffer, len, pool: Arc::default() }))
+    }
+
     pub fn bytes(&self) -> &[u8] {
         match self {
             ChunkBytes::Mapped(map, range) => &map[range.clone()],

@@ -14,6 +14,7 @@
 //! - [`verify`]: a dataset checked against its manifests, and repaired.
 //! - [`pipeline`]: chunks parsed in parallel, results written in order, memory bounded.
 //! - [`convert`]: the convert job that ties them together.
+//! - [`follow`]: files converted as they grow (`convert --follow`), exactly once.
 //! - [`sql`]: SQL through DataFusion over Parquet or raw logs, and the canned reports.
 //! - [`cluster`]: SQL on a Ballista cluster: its scheduler and executors with halake's functions.
 //! - [`render`]: rows printed back as log lines (the parser's inverse, for tests).
@@ -28,6 +29,7 @@ pub mod cluster;
 pub mod config;
 pub mod convert;
 pub mod dataset;
+pub mod follow;
 pub mod format;
 pub mod fuzzing;
 pub mod generate;

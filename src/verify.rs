@@ -49,12 +49,17 @@ pub fn check(store: &Store) -> Result<Findings, DatasetError> {
     if findings.manifests == 0 {
         findings.problems.push(format!("{}: no {MANIFEST}: not a dataset halake wrote", store.display("")));
     }
-    let mut counted: HashMap<&str, &str> = HashMap::new();
+    let mut counted: HashMap<String, &str> = HashMap::new();
     let mut listed: BTreeMap<&str, &str> = BTreeMap::new();
     for (manifest, entry) in &entries {
         findings.inputs += 1;
         let input = entry.identity.path.as_str();
-        if let Some(first) = counted.insert(input, manifest) {
+        // A followed path is one entry per file it named (rotations start another).
+        let key = match entry.follow {
+            Some(followed) => format!("{input}\0{}:{}", followed.device, followed.inode),
+            None => input.to_string(),
+        };
+        if let Some(first) = counted.insert(key, manifest) {
             findings.problems.push(format!("{input}: counted twice, by {first} and by {manifest}"));
         }
         let mut rows = 0;
@@ -84,7 +89,12 @@ pub fn check(store: &Store) -> Result<Findings, DatasetError> {
             damaged = true;
         }
         findings.rows += rows;
-        if damaged {
+        if damaged && entry.follow.is_some() {
+            findings.problems.push(format!(
+                "{input}: followed by `convert --follow`, whose parts --repair cannot convert again \
+                 (the follower reads from offsets, not whole files)"
+            ));
+        } else if damaged {
             findings.damaged.push((manifest.clone(), input.to_string()));
         }
     }

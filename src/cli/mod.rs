@@ -9,6 +9,7 @@ mod query;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args as ClapArgs, Parser, Subcommand};
@@ -16,6 +17,7 @@ use clap::{Args as ClapArgs, Parser, Subcommand};
 use crate::config;
 use crate::convert::{self, ConvertError, ConvertOptions, Summary};
 use crate::dataset::{DatasetError, Partitioning, Shard};
+use crate::follow;
 use crate::generate;
 use crate::input;
 use crate::parse::date::LocalZone;
@@ -49,6 +51,7 @@ Examples:
   halake convert /var/log/haproxy.log.*.gz -o archive.parquet
   halake convert /var/log/haproxy.log* -o lake/ --partition hour   # daily cron: only new files
   halake convert /var/log/haproxy.log* -o s3://logs/haproxy/       # AWS_* variables as the AWS CLI
+  halake convert --follow /var/log/haproxy.log -o lake/ --roll 1m   # tail -F into the lake, exactly once
   halake convert /archive/lb*/*.gz -o s3://logs/haproxy/ --shard 3/8   # task 3 of a job array of 8
   zcat haproxy.log.2.gz | halake convert - -o day.parquet
   halake convert haproxy.log --haproxy-config /etc/haproxy/haproxy.cfg --timezone Europe/Paris -o out.parquet
@@ -211,6 +214,21 @@ pub struct ConvertArgs {
     /// Parser threads [default: all cores]. The output is the same for any count.
     #[arg(long, value_parser = parse_threads)]
     pub threads: Option<usize>,
+    /// Follow the inputs as they grow, like `tail -F` (files or quoted globs, across
+    /// logrotate's rename and copytruncate), into the dataset -o names, exactly once:
+    /// a restart after a crash goes on from the offsets its manifest recorded.
+    #[arg(long)]
+    pub follow: bool,
+    /// With --follow: write a roll of parts this long after its first line was read.
+    #[arg(long, default_value = "5m", value_parser = parse_duration, value_name = "DURATION", requires = "follow")]
+    pub roll: Duration,
+    /// With --follow: write a roll as soon as it holds this many rows.
+    #[arg(long, default_value_t = 1_000_000, value_name = "N", requires = "follow")]
+    pub roll_rows: u64,
+    /// With --follow: convert what every file gained since the last run, and exit
+    /// (a cron job that converts a live log without reading it whole again).
+    #[arg(long, requires = "follow")]
+    pub catch_up: bool,
     /// Bytes per parsing chunk. Memory use is a few chunks per thread.
     #[arg(long, default_value = "8MiB", value_parser = parse_chunk_size, value_name = "SIZE")]
     pub chunk_size: usize,
@@ -305,7 +323,82 @@ fn catalogue(args: &FormatArgs) -> Result<Catalogue> {
     Ok(Catalogue::new(&sources, args.legacy_timers)?)
 }
 
+/// `500ms`, `30s`, `5m`, `1h`.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let bad = || format!("'{text}' is not a duration: give a number and a unit, 500ms, 30s, 5m or 1h");
+    let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+    let number: u64 = text[..split].parse().map_err(|_| bad())?;
+    let duration = match &text[split..] {
+        "ms" => Duration::from_millis(number),
+        "s" => Duration::from_secs(number),
+        "m" => Duration::from_secs(number * 60),
+        "h" => Duration::from_secs(number * 3600),
+        _ => return Err(bad()),
+    };
+    if duration.is_zero() { Err(format!("'{text}': a roll takes some time")) } else { Ok(duration) }
+}
+
+fn run_follow(args: ConvertArgs) -> Result<ExitCode> {
+    let is_directory =
+        args.output.ends_with('/') || (!store::is_remote(&args.output) && Path::new(&args.output).is_dir());
+    if !is_directory {
+        bail!("--follow writes into a dataset: give -o DIR/ or -o s3://bucket/prefix/");
+    }
+    let refused = [
+        (args.shard.is_some(), "--shard"),
+        (args.events.is_some(), "--events"),
+        (args.rejects.is_some(), "--rejects"),
+        (args.strict, "--strict"),
+    ];
+    if let Some((_, option)) = refused.iter().find(|(given, _)| *given) {
+        bail!("{option} does not go with --follow: a follower counts events and rejects in its roll lines");
+    }
+    if let Some(input) = args.inputs.iter().find(|p| p.as_os_str() == "-" || p.is_dir()) {
+        bail!("--follow reads files or globs of them ('/var/log/haproxy*.log'), not {}", input.display());
+    }
+    let options = follow::FollowOptions {
+        patterns: args.inputs.iter().map(|p| p.display().to_string()).collect(),
+        output: args.output.clone(),
+        partitioning: args.partition,
+        roll_every: args.roll,
+        roll_rows: args.roll_rows.max(1),
+        poll: Duration::from_millis(200),
+        catalogue: catalogue(&args.format)?,
+        zone: LocalZone::new(&args.timezone).map_err(anyhow::Error::msg)?,
+        threads: threads_or_all_cores(args.threads),
+        chunk_size: args.chunk_size,
+        compression: args.compression,
+        verbose: !args.quiet,
+        exit_when_idle: args.catch_up,
+    };
+    signals::install();
+    let summary = match follow::follow(&options) {
+        Err(error) if is_storage_error(&error) => {
+            eprintln!("halake: error: {error}");
+            return Ok(ExitCode::from(PARTIAL_EXIT));
+        }
+        result => result?,
+    };
+    if !args.quiet {
+        println!(
+            "followed: lines {} = rows {} + events {} + rejects {}; {} rolls, {} parts; {} rotations, {} truncations",
+            summary.lines,
+            summary.rows,
+            summary.events,
+            summary.rejects,
+            summary.rolls,
+            summary.parts,
+            summary.rotations,
+            summary.truncations
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn run_convert(args: ConvertArgs) -> Result<ExitCode> {
+    if args.follow {
+        return run_follow(args);
+    }
     let zone = LocalZone::new(&args.timezone).map_err(anyhow::Error::msg)?;
     let inputs = input::expand(&args.inputs)?;
     if inputs.is_empty() {
