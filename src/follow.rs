@@ -19,23 +19,16 @@ use std::collections::HashSet;
 use std::fs::{self, File};
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use arrow::datatypes::SchemaRef;
-use rayon::prelude::*;
-
-use crate::convert::{self, ConvertError};
+use crate::convert::ConvertError;
 use crate::dataset::{self, Followed, InputIdentity, Manifest, ManifestEntry, Partitioning};
-use crate::input::{self, ChunkBytes};
+use crate::input;
 use crate::parse::Catalogue;
 use crate::parse::date::LocalZone;
 use crate::parse::value::{StaticText, leak_text};
-use crate::pipeline::{self, ChunkJob, ParseContext};
-use crate::schema;
+use crate::roll::{Counts, Roll, Target, TargetOptions};
 use crate::signals;
-use crate::sink::{FileSettings, ParquetSink};
-use crate::store::Store;
 
 /// The follower's manifest, beside the dataset's: read with it by queries and `verify`.
 pub const MANIFEST: &str = "_halake_manifest.follow.json";
@@ -75,12 +68,7 @@ pub struct FollowOptions {
 /// What a follower read and wrote, in all.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct FollowSummary {
-    pub rolls: u64,
-    pub parts: u64,
-    pub lines: u64,
-    pub rows: u64,
-    pub events: u64,
-    pub rejects: u64,
+    pub counts: Counts,
     pub rotations: u64,
     pub truncations: u64,
 }
@@ -99,9 +87,8 @@ struct Tracked {
     /// What the manifest lists for it.
     parts: Vec<String>,
     rows: u64,
-    /// This roll's parts: partition, relative name, writer.
-    open: Vec<(String, String, ParquetSink)>,
-    open_rows: u64,
+    /// This roll's parts.
+    roll: Roll,
     /// When the path stopped naming this file.
     rotated: Option<Instant>,
     last_growth: Instant,
@@ -136,10 +123,7 @@ fn head_hash(file: &File, offset: u64) -> std::io::Result<u64> {
 
 struct Follower<'a> {
     options: &'a FollowOptions,
-    store: Store,
-    schema: SchemaRef,
-    settings: FileSettings,
-    pool: Arc<rayon::ThreadPool>,
+    target: Target,
     tracked: Vec<Tracked>,
     /// Files read to their end and let go: their entries stay in the manifest.
     finished: Vec<ManifestEntry>,
@@ -148,29 +132,28 @@ struct Follower<'a> {
     /// When the open roll read its first line.
     roll_started: Option<Instant>,
     summary: FollowSummary,
-    sequence: u64,
 }
 
 /// Follows `options.patterns` until Ctrl-C or SIGTERM (or, with `exit_when_idle`, until
 /// every file is read), committing a last roll of what it holds before it returns.
 pub fn follow(options: &FollowOptions) -> Result<FollowSummary, ConvertError> {
-    let pool = convert::worker_pool(options.threads)?;
-    let metadata = vec![("halake.version".to_string(), env!("CARGO_PKG_VERSION").to_string())];
-    let settings = FileSettings { compression: options.compression, metadata, encoders: Some(pool.clone()) };
-    let store = Store::open(&options.output)?;
-    store.prepare()?;
+    let target = Target::open(TargetOptions {
+        output: &options.output,
+        partitioning: options.partitioning,
+        catalogue: &options.catalogue,
+        zone: &options.zone,
+        threads: options.threads,
+        chunk_size: options.chunk_size,
+        compression: options.compression,
+    })?;
     let mut follower = Follower {
         options,
-        schema: Arc::new(schema::arrow_schema(options.catalogue.column_specs())),
-        settings,
-        pool,
+        target,
         tracked: Vec::new(),
         finished: Vec::new(),
         warned: HashSet::new(),
         roll_started: None,
         summary: FollowSummary::default(),
-        sequence: 0,
-        store,
     };
     follower.resume()?;
     loop {
@@ -178,7 +161,7 @@ pub fn follow(options: &FollowOptions) -> Result<FollowSummary, ConvertError> {
         follower.discover()?;
         let read = follower.read()?;
         let due = follower.roll_started.is_some_and(|started| started.elapsed() >= options.roll_every)
-            || follower.tracked.iter().map(|t| t.open_rows).sum::<u64>() >= options.roll_rows;
+            || follower.tracked.iter().map(|t| t.roll.rows).sum::<u64>() >= options.roll_rows;
         let idle = read == 0 && options.exit_when_idle;
         if due || stopping || idle {
             follower.roll()?;
@@ -197,17 +180,21 @@ impl Follower<'_> {
     /// Picks up where the manifest says the last run committed, and deletes the parts
     /// of a roll that never committed.
     fn resume(&mut self) -> Result<(), ConvertError> {
-        let entries = match self.store.read(MANIFEST)? {
-            Some(bytes) => Manifest::parse(&bytes)
-                .map_err(|message| dataset::DatasetError::Manifest { path: self.store.display(MANIFEST), message })?,
+        let entries = match self.target.store.read(MANIFEST)? {
+            Some(bytes) => Manifest::parse(&bytes).map_err(|message| dataset::DatasetError::Manifest {
+                path: self.target.store.display(MANIFEST),
+                message,
+            })?,
             None => Vec::new(),
         };
-        let files = self.store.list()?;
+        let files = self.target.store.list()?;
         let mut listed: HashSet<String> = HashSet::new();
         for name in files.iter().filter(|f| dataset::is_manifest(f)) {
-            let bytes = self.store.read(name)?.unwrap_or_default();
-            let other = Manifest::parse(&bytes)
-                .map_err(|message| dataset::DatasetError::Manifest { path: self.store.display(name), message })?;
+            let bytes = self.target.store.read(name)?.unwrap_or_default();
+            let other = Manifest::parse(&bytes).map_err(|message| dataset::DatasetError::Manifest {
+                path: self.target.store.display(name),
+                message,
+            })?;
             listed.extend(other.into_iter().flat_map(|entry| entry.parts));
         }
         let mut prefixes: HashSet<String> = entries.iter().map(|e| part_prefix(&e.identity.path)).collect();
@@ -218,7 +205,7 @@ impl Follower<'_> {
                 && !listed.contains(part)
                 && prefixes.iter().any(|prefix| name.starts_with(prefix))
             {
-                self.store.delete(part)?;
+                self.target.store.delete(part)?;
             }
         }
         // Newest last: a file whose inode an older, let-go entry also names (inodes are
@@ -278,8 +265,7 @@ impl Follower<'_> {
             lines: position.lines,
             parts: Vec::new(),
             rows: 0,
-            open: Vec::new(),
-            open_rows: 0,
+            roll: Roll::default(),
             rotated: None,
             last_growth: Instant::now(),
         }
@@ -393,92 +379,32 @@ impl Follower<'_> {
     }
 
     fn parse_into_roll(&mut self, index: usize, bytes: Vec<u8>) -> Result<(), ConvertError> {
-        let context = ParseContext {
-            catalogue: &self.options.catalogue,
-            zone: self.options.zone.clone(),
-            keep_events: false,
-            projection: None,
-        };
-        let tracked = &self.tracked[index];
-        let mut jobs = Vec::new();
-        let mut start = 0;
-        let mut first_line = tracked.lines + 1;
-        while let Some(end) = input::chunk_end(&bytes, start, self.options.chunk_size) {
-            let piece = bytes[start..end].to_vec();
-            let lines = input::count_lines(&piece);
-            jobs.push(ChunkJob {
-                sequence: self.sequence,
-                source: tracked.source,
-                input: index,
-                first_line,
-                reference_ms: input::now_ms(),
-                bytes: ChunkBytes::owned(piece),
-            });
-            self.sequence += 1;
-            first_line += lines;
-            start = end;
-        }
         self.roll_started.get_or_insert_with(Instant::now);
-        let results: Vec<_> =
-            self.pool.install(|| jobs.par_iter().map(|job| pipeline::parse_chunk(job, &context)).collect());
-        let length = bytes.len() as u64;
-        for result in results {
-            let result = result?;
-            let tracked = &mut self.tracked[index];
+        let tracked = &self.tracked[index];
+        let results = self.target.parse(&bytes, tracked.source, tracked.lines + 1)?;
+        let tracked = &mut self.tracked[index];
+        let Followed { inode, generation, offset, .. } = tracked.committed;
+        let prefix = part_prefix(&tracked.path);
+        let name = |n: usize| format!("{prefix}{inode:x}-{generation}-{offset:012x}-{n:02}.parquet");
+        for result in &results {
             tracked.lines += result.lines;
-            tracked.open_rows += result.rows;
-            self.summary.lines += result.lines;
-            self.summary.rows += result.rows;
-            self.summary.events += result.events;
-            self.summary.rejects += result.rejects.len() as u64;
+            self.summary.counts.add(result);
             for batch in &result.traffic {
-                self.write(index, batch)?;
+                tracked.roll.write(&self.target, batch, name)?;
             }
         }
-        let tracked = &mut self.tracked[index];
-        tracked.offset += length;
+        tracked.offset += bytes.len() as u64;
         tracked.last_growth = Instant::now();
-        Ok(())
-    }
-
-    fn write(&mut self, index: usize, batch: &arrow::record_batch::RecordBatch) -> Result<(), ConvertError> {
-        let keys = dataset::partition_keys(batch, self.options.partitioning);
-        let mut start = 0;
-        while start < keys.len() {
-            let end = (start..keys.len()).find(|&i| keys[i] != keys[start]).unwrap_or(keys.len());
-            let tracked = &mut self.tracked[index];
-            let position = match tracked.open.iter().position(|(partition, _, _)| *partition == keys[start]) {
-                Some(position) => position,
-                None => {
-                    let Followed { inode, generation, offset, .. } = tracked.committed;
-                    let name = format!(
-                        "{}{inode:x}-{generation}-{offset:012x}-{:02}.parquet",
-                        part_prefix(&tracked.path),
-                        tracked.open.len()
-                    );
-                    let partition = keys[start].clone();
-                    let relative = if partition.is_empty() { name } else { format!("{partition}/{name}") };
-                    let sink = ParquetSink::new(self.store.create(&relative)?, self.schema.clone(), &self.settings);
-                    tracked.open.push((partition, relative, sink));
-                    tracked.open.len() - 1
-                }
-            };
-            tracked.open[position].2.write(&batch.slice(start, end - start))?;
-            start = end;
-        }
         Ok(())
     }
 
     /// Closes one file's parts of the open roll and moves its committed position on;
     /// the caller saves the manifest.
     fn roll_one(&mut self, tracked: &mut Tracked) -> Result<(), ConvertError> {
-        for (_, relative, sink) in std::mem::take(&mut tracked.open) {
-            sink.finish()?;
-            tracked.parts.push(relative);
-            self.summary.parts += 1;
-        }
-        tracked.rows += tracked.open_rows;
-        tracked.open_rows = 0;
+        let (parts, rows) = tracked.roll.finish()?;
+        self.summary.counts.parts += parts.len() as u64;
+        tracked.parts.extend(parts);
+        tracked.rows += rows;
         tracked.committed.offset = tracked.offset;
         tracked.committed.lines = tracked.lines;
         Ok(())
@@ -490,26 +416,21 @@ impl Follower<'_> {
             self.roll_started = None;
             return Ok(());
         }
-        let (parts_before, rows) = (self.summary.parts, self.tracked.iter().map(|t| t.open_rows).sum::<u64>());
+        let (parts_before, rows) = (self.summary.counts.parts, self.tracked.iter().map(|t| t.roll.rows).sum::<u64>());
         let mut tracked = std::mem::take(&mut self.tracked);
         let result = tracked.iter_mut().try_for_each(|t| self.roll_one(t));
         self.tracked = tracked;
         result?;
         self.save()?;
-        self.summary.rolls += 1;
+        self.summary.counts.rolls += 1;
         self.roll_started = None;
         if self.options.verbose {
-            let s = &self.summary;
+            let (s, counts) = (&self.summary, &self.summary.counts);
             eprintln!(
-                "halake: roll {}: {} rows in {} parts; in all {} lines = {} rows + {} events + {} rejects, \
-                 {} files followed, {} rotations, {} truncations",
-                s.rolls,
-                rows,
-                s.parts - parts_before,
-                s.lines,
-                s.rows,
-                s.events,
-                s.rejects,
+                "halake: roll {}: {rows} rows in {} parts; in all {}, {} files followed, {} rotations, {} truncations",
+                counts.rolls,
+                counts.parts - parts_before,
+                counts.reconciliation(),
                 self.tracked.len(),
                 s.rotations,
                 s.truncations
@@ -521,10 +442,7 @@ impl Follower<'_> {
     fn save(&self) -> Result<(), ConvertError> {
         let entries: Vec<ManifestEntry> =
             self.finished.iter().cloned().chain(self.tracked.iter().map(Tracked::entry)).collect();
-        let mut file = self.store.create(MANIFEST)?;
-        serde_json::to_writer_pretty(&mut file, &Manifest::to_json(entries.iter()))
-            .map_err(|e| crate::sink::SinkError::Finish { path: self.store.display(MANIFEST), source: e.into() })?;
-        Ok(file.commit()?)
+        self.target.save_manifest(MANIFEST, entries.iter())
     }
 
     /// Rotated files read to their end and quiet for [`ROTATED_GRACE`], with nothing in

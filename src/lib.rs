@@ -15,6 +15,7 @@
 //! - [`pipeline`]: chunks parsed in parallel, results written in order, memory bounded.
 //! - [`convert`]: the convert job that ties them together.
 //! - [`follow`]: files converted as they grow (`convert --follow`), exactly once.
+//! - [`roll`]: live ingest's rolls of parts, shared by the follower and the listener.
 //! - [`sql`]: SQL through DataFusion over Parquet or raw logs, and the canned reports.
 //! - [`cluster`]: SQL on a Ballista cluster: its scheduler and executors with halake's functions.
 //! - [`render`]: rows printed back as log lines (the parser's inverse, for tests).
@@ -38,6 +39,7 @@ pub mod mapping;
 pub mod parse;
 pub mod pipeline;
 pub mod render;
+pub mod roll;
 pub mod schema;
 pub mod signals;
 pub mod sink;

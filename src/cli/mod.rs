@@ -380,14 +380,12 @@ fn run_follow(args: ConvertArgs) -> Result<ExitCode> {
         result => result?,
     };
     if !args.quiet {
+        let counts = &summary.counts;
         println!(
-            "followed: lines {} = rows {} + events {} + rejects {}; {} rolls, {} parts; {} rotations, {} truncations",
-            summary.lines,
-            summary.rows,
-            summary.events,
-            summary.rejects,
-            summary.rolls,
-            summary.parts,
+            "followed: {}; {} rolls, {} parts; {} rotations, {} truncations",
+            counts.reconciliation(),
+            counts.rolls,
+            counts.parts,
             summary.rotations,
             summary.truncations
         );
