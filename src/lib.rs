@@ -15,6 +15,7 @@
 //! - [`pipeline`]: chunks parsed in parallel, results written in order, memory bounded.
 //! - [`convert`]: the convert job that ties them together.
 //! - [`follow`]: files converted as they grow (`convert --follow`), exactly once.
+//! - [`listen`]: HAProxy's syslog received over UDP and TCP, into rolls.
 //! - [`roll`]: live ingest's rolls of parts, shared by the follower and the listener.
 //! - [`sql`]: SQL through DataFusion over Parquet or raw logs, and the canned reports.
 //! - [`cluster`]: SQL on a Ballista cluster: its scheduler and executors with halake's functions.
@@ -35,6 +36,8 @@ pub mod format;
 pub mod fuzzing;
 pub mod generate;
 pub mod input;
+#[cfg(feature = "listen")]
+pub mod listen;
 pub mod mapping;
 pub mod parse;
 pub mod pipeline;

@@ -116,6 +116,19 @@ environment (AWS_ACCESS_KEY_ID, AWS_REGION, AWS_ENDPOINT_URL...), as `halake con
 Every process speaks unencrypted, unauthenticated gRPC: keep them on a private network."
     )]
     Cluster(cluster::ClusterCommand),
+    #[cfg(feature = "listen")]
+    /// Receive HAProxy's syslog over UDP or TCP and write it into a dataset in rolls.
+    #[command(after_help = "\
+Examples:
+  halake listen udp://127.0.0.1:5140 -o lake/          # haproxy.cfg: log 127.0.0.1:5140 local0
+  halake listen udp://127.0.0.1:5140 tcp://127.0.0.1:5140 -o s3://logs/haproxy/ --roll 1m
+
+TCP takes RFC 6587 frames: octet-counted (LEN SP MSG) or one message per line. Delivery is
+at most once: what does not fit the queue, or the kernel's socket buffer, is dropped and
+counted; a crash loses the open roll. The counts go to stderr every roll, on SIGUSR1 and at
+exit. Ctrl-C or SIGTERM write a last roll and exit 0. Nothing authenticates a sender:
+bind a loopback or private address, never one the internet reaches.")]
+    Listen(ListenArgs),
     /// Check a dataset against its manifests, and repair it.
     #[command(after_help = "\
 Examples:
@@ -256,6 +269,82 @@ fn parse_chunk_size(text: &str) -> Result<usize, String> {
     }
 }
 
+#[cfg(feature = "listen")]
+#[derive(Debug, ClapArgs)]
+pub struct ListenArgs {
+    /// Where to listen: udp://HOST:PORT or tcp://HOST:PORT.
+    #[arg(default_value = "udp://127.0.0.1:5140", value_name = "ADDRESS")]
+    pub addresses: Vec<String>,
+    /// The dataset to write: a directory or s3://bucket/prefix/.
+    #[arg(short, long, value_name = "DIR/ | s3://...")]
+    pub output: String,
+    /// Write a roll of parts this long after its first message.
+    #[arg(long, default_value = "5m", value_parser = parse_duration, value_name = "DURATION")]
+    pub roll: Duration,
+    /// Write a roll as soon as it holds this many rows.
+    #[arg(long, default_value_t = 1_000_000, value_name = "N")]
+    pub roll_rows: u64,
+    /// Messages waiting to be parsed, at most; more are dropped and counted.
+    #[arg(long, default_value_t = 100_000, value_name = "N")]
+    pub queue: usize,
+    /// TCP connections at once; more are refused and counted.
+    #[arg(long, default_value_t = 256, value_name = "N")]
+    pub max_connections: usize,
+    /// Close a TCP connection that sends nothing for this long.
+    #[arg(long, default_value = "60s", value_parser = parse_duration, value_name = "DURATION")]
+    pub idle_timeout: Duration,
+    /// Bytes of one message, at most: a longer datagram is cut, a longer frame refused.
+    #[arg(long, default_value = "64KiB", value_parser = parse_chunk_size, value_name = "SIZE")]
+    pub max_message: usize,
+    #[arg(long, value_enum, default_value = "day")]
+    pub partition: Partitioning,
+    #[arg(long, default_value = "zstd", value_parser = sink::parse_compression, value_name = "CODEC")]
+    pub compression: parquet::basic::Compression,
+    /// Time zone HAProxy's local dates are written in (IANA name).
+    #[arg(long, default_value = "UTC", value_name = "TZ")]
+    pub timezone: String,
+    /// Parser threads [default: all cores].
+    #[arg(long, value_parser = parse_threads)]
+    pub threads: Option<usize>,
+    /// Print nothing but errors and the final counts.
+    #[arg(short, long)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub format: FormatArgs,
+}
+
+#[cfg(feature = "listen")]
+fn run_listen(args: ListenArgs) -> Result<ExitCode> {
+    let options = crate::listen::ListenOptions {
+        addresses: args.addresses.clone(),
+        output: if args.output.ends_with('/') { args.output.clone() } else { format!("{}/", args.output) },
+        partitioning: args.partition,
+        roll_every: args.roll,
+        roll_rows: args.roll_rows.max(1),
+        catalogue: catalogue(&args.format)?,
+        zone: LocalZone::new(&args.timezone).map_err(anyhow::Error::msg)?,
+        threads: threads_or_all_cores(args.threads),
+        chunk_size: 1 << 20,
+        compression: args.compression,
+        queue: args.queue,
+        max_connections: args.max_connections,
+        idle_timeout: args.idle_timeout,
+        max_message: args.max_message,
+        verbose: !args.quiet,
+    };
+    signals::install();
+    eprintln!("halake listen: {} into {}", args.addresses.join(", "), options.output);
+    let summary = match crate::listen::listen(&options) {
+        Err(error) if is_storage_error(&error) => {
+            eprintln!("halake: error: {error}");
+            return Ok(ExitCode::from(PARTIAL_EXIT));
+        }
+        result => result?,
+    };
+    println!("listened: {}", summary.line());
+    Ok(ExitCode::SUCCESS)
+}
+
 #[derive(Debug, ClapArgs)]
 pub struct VerifyArgs {
     /// The dataset: a directory or an object-store prefix.
@@ -293,6 +382,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Command::Report(args) => query::run_report(args),
         #[cfg(feature = "cluster")]
         Command::Cluster(command) => cluster::run_cluster(command),
+        #[cfg(feature = "listen")]
+        Command::Listen(args) => run_listen(args),
         Command::Schema(args) => run_schema(args),
         Command::Verify(args) => run_verify(args),
         Command::Generate(args) => run_generate(args),

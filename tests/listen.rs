@@ -1,0 +1,237 @@
+//! `halake listen` with real senders: Debian's haproxy logging its requests over UDP
+//! syslog, TCP clients framing messages as RFC 6587 says (and as it does not), and a
+//! flood larger than the queue. Every message is a row, or counted as dropped.
+#![cfg(feature = "listen")]
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    // A TCP and a UDP socket may share the number: both are tried free.
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        if UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+fn listener(lake: &Path, args: &[&str]) -> Child {
+    let child = Command::new(env!("CARGO_BIN_EXE_halake"))
+        .arg("listen")
+        .args(args)
+        .args(["-o", lake.to_str().unwrap(), "--roll", "500ms"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // It binds before it says anything; give it a moment.
+    std::thread::sleep(Duration::from_millis(500));
+    child
+}
+
+/// SIGTERM, then the final counts it printed.
+fn stop(child: Child) -> (Output, Counts) {
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let text = String::from_utf8(output.stdout.clone()).unwrap();
+    (output, Counts::of(&text))
+}
+
+/// The numbers of `listened: received R messages, dropped Q (...) + S (...); lines L =
+/// rows W + events E + rejects J; C cut, M malformed frames; N connections, F refused, I closed idle`.
+#[derive(Debug, Default)]
+struct Counts {
+    received: u64,
+    dropped: u64,
+    dropped_by_socket: u64,
+    rows: u64,
+    rejects: u64,
+    malformed: u64,
+    refused: u64,
+    idle: u64,
+}
+
+impl Counts {
+    fn of(text: &str) -> Counts {
+        let line = text.lines().find(|l| l.starts_with("listened: ")).expect("a final line");
+        let numbers: Vec<u64> =
+            line.split(|c: char| !c.is_ascii_digit()).filter(|w| !w.is_empty()).map(|w| w.parse().unwrap()).collect();
+        let [received, dropped, dropped_by_socket, _lines, rows, _events, rejects, _cut, malformed, _, refused, idle] =
+            numbers[..]
+        else {
+            panic!("unexpected counts: {line}")
+        };
+        Counts { received, dropped, dropped_by_socket, rows, rejects, malformed, refused, idle }
+    }
+}
+
+fn rows_per_status(lake: &Path) -> Vec<String> {
+    let output = common::halake(&[
+        "sql",
+        "SELECT status, count(*) FROM logs GROUP BY 1 ORDER BY 1",
+        lake.to_str().unwrap(),
+        "--format",
+        "csv",
+    ]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap().lines().skip(1).map(str::to_string).collect()
+}
+
+fn haproxy() -> &'static str {
+    ["/usr/sbin/haproxy", "/usr/local/sbin/haproxy"]
+        .into_iter()
+        .find(|path| Path::new(path).exists())
+        .expect("haproxy (apt-get install haproxy, as .ci/run does)")
+}
+
+fn get(port: u16, path: &str) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: test\r\n\r\n").unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).unwrap();
+}
+
+#[test]
+fn haproxy_logging_over_udp_gives_a_row_per_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake/");
+    let (syslog, http) = (free_port(), free_port());
+    let halake = listener(&lake, &[&format!("udp://127.0.0.1:{syslog}")]);
+    let config = dir.path().join("haproxy.cfg");
+    std::fs::write(
+        &config,
+        format!(
+            "global\n    log 127.0.0.1:{syslog} local0\n\
+             defaults\n    mode http\n    log global\n    option httplog\n\
+             \x20   timeout client 5s\n    timeout server 5s\n    timeout connect 5s\n\
+             frontend fe\n    bind 127.0.0.1:{http}\n\
+             \x20   http-request return status 200 if {{ path /ok }}\n\
+             \x20   http-request deny deny_status 403 if {{ path /no }}\n\
+             \x20   http-request return status 404\n"
+        ),
+    )
+    .unwrap();
+    let mut proxy = Command::new(haproxy())
+        .args(["-db", "-f", config.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while TcpStream::connect(("127.0.0.1", http)).is_err() {
+        assert!(started.elapsed() < Duration::from_secs(10), "haproxy did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for (path, times) in [("/ok", 50), ("/no", 20), ("/other", 10)] {
+        for _ in 0..times {
+            get(http, path);
+        }
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    let _ = proxy.kill();
+    let _ = proxy.wait();
+    let (_, counts) = stop(halake);
+    // The probe connection above made no request: HAProxy logs it too (a 400 or a
+    // "<BADREQ>" line with status -1), so only the requests' statuses are compared.
+    let statuses: Vec<String> = rows_per_status(&lake)
+        .into_iter()
+        .filter(|row| ["200,", "403,", "404,"].iter().any(|s| row.starts_with(s)))
+        .collect();
+    assert_eq!(statuses, ["200,50", "403,20", "404,10"]);
+    assert_eq!((counts.dropped, counts.dropped_by_socket, counts.rejects), (0, 0, 0), "{counts:?}");
+    assert_eq!(counts.rows, counts.received, "{counts:?}");
+    let verified = common::halake(&["verify", lake.to_str().unwrap()]);
+    assert!(verified.status.success(), "{}", String::from_utf8_lossy(&verified.stdout));
+}
+
+#[test]
+fn tcp_frames_bad_frames_idle_clients_and_a_flood_are_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake/");
+    let port = free_port();
+    let halake = listener(
+        &lake,
+        &[
+            &format!("udp://127.0.0.1:{port}"),
+            &format!("tcp://127.0.0.1:{port}"),
+            "--queue",
+            "64",
+            "--max-connections",
+            "3",
+            "--idle-timeout",
+            "1s",
+            "--max-message",
+            "4KiB",
+        ],
+    );
+    let sample = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("data/httplog.rsyslog.log")).unwrap();
+    let lines: Vec<&[u8]> = sample.split(|&b| b == b'\n').filter(|l| !l.is_empty()).collect();
+
+    // Octet-counted frames, cut at arbitrary places by the network, then newline frames.
+    let mut framed = Vec::new();
+    for line in &lines {
+        framed.extend_from_slice(format!("{} ", line.len()).as_bytes());
+        framed.extend_from_slice(line);
+    }
+    for line in &lines {
+        framed.extend_from_slice(line);
+        framed.push(b'\n');
+    }
+    let mut client = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    for piece in framed.chunks(777) {
+        client.write_all(piece).unwrap();
+        client.flush().unwrap();
+    }
+    drop(client);
+    // A malformed count, a frame longer than --max-message: each closes its connection.
+    for bad in [b"12x <134>oops".to_vec(), format!("5000 {}", "a".repeat(5000)).into_bytes()] {
+        let mut client = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        client.write_all(&bad).unwrap();
+        let mut rest = Vec::new();
+        let _ = client.read_to_end(&mut rest);
+    }
+    // Clients that never finish a frame hold the 3 connections until the idle timeout;
+    // a fourth is refused meanwhile.
+    let idle: Vec<TcpStream> = (0..3)
+        .map(|_| {
+            let mut client = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            client.write_all(b"100 <134>never finished").unwrap();
+            client
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let mut refused = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    refused.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut nothing = Vec::new();
+    let _ = refused.read_to_end(&mut nothing);
+    std::thread::sleep(Duration::from_millis(1500));
+    drop(idle);
+
+    // A flood of datagrams far beyond the queue of 64.
+    let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let flood = 20_000;
+    for n in 0..flood {
+        sender.send_to(lines[n % lines.len()], ("127.0.0.1", port)).unwrap();
+    }
+    // Stopped while the queue may still hold messages: they are written, not lost.
+    std::thread::sleep(Duration::from_millis(300));
+    let (_, counts) = stop(halake);
+
+    let tcp_messages = 2 * lines.len() as u64;
+    assert_eq!((counts.malformed, counts.refused, counts.idle), (2, 1, 3), "{counts:?}");
+    // Every datagram was received or dropped by the kernel; every received message is
+    // a row or was dropped from the full queue; nothing else went missing.
+    assert_eq!(counts.received + counts.dropped_by_socket, tcp_messages + flood as u64, "{counts:?}");
+    assert_eq!(counts.rows + counts.dropped, counts.received, "{counts:?}");
+    assert_eq!(counts.rejects, 0, "{counts:?}");
+    let rows: u64 =
+        rows_per_status(&lake).iter().map(|row| row.rsplit(',').next().unwrap().parse::<u64>().unwrap()).sum();
+    assert_eq!(rows, counts.rows);
+}
