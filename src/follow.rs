@@ -22,12 +22,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::convert::ConvertError;
-use crate::dataset::{self, Followed, InputIdentity, Manifest, ManifestEntry, Partitioning};
+use crate::dataset::{self, Followed, InputIdentity, Manifest, ManifestEntry};
 use crate::input;
-use crate::parse::Catalogue;
-use crate::parse::date::LocalZone;
 use crate::parse::value::{StaticText, leak_text};
-use crate::roll::{Counts, Roll, Target, TargetOptions};
+use crate::roll::{Counts, Roll, RollSettings, Target};
 use crate::signals;
 
 /// The follower's manifest, beside the dataset's: read with it by queries and `verify`.
@@ -45,20 +43,9 @@ const HEAD_BYTES: u64 = 64 << 10;
 pub struct FollowOptions {
     /// Files or globs, expanded again at every poll.
     pub patterns: Vec<String>,
-    /// A dataset: a directory or an object-store prefix.
-    pub output: String,
-    pub partitioning: Partitioning,
-    /// A roll is written this long after its first line was read...
-    pub roll_every: Duration,
-    /// ...or when it holds this many rows, whichever comes first.
-    pub roll_rows: u64,
+    pub roll: RollSettings,
     /// How often files are looked at when nothing was read.
     pub poll: Duration,
-    pub catalogue: Catalogue,
-    pub zone: LocalZone,
-    pub threads: usize,
-    pub chunk_size: usize,
-    pub compression: parquet::basic::Compression,
     /// Print a line per roll on standard error.
     pub verbose: bool,
     /// Stop once every file has been read to its end (for tests and one-off catch-ups).
@@ -137,15 +124,7 @@ struct Follower<'a> {
 /// Follows `options.patterns` until Ctrl-C or SIGTERM (or, with `exit_when_idle`, until
 /// every file is read), committing a last roll of what it holds before it returns.
 pub fn follow(options: &FollowOptions) -> Result<FollowSummary, ConvertError> {
-    let target = Target::open(TargetOptions {
-        output: &options.output,
-        partitioning: options.partitioning,
-        catalogue: &options.catalogue,
-        zone: &options.zone,
-        threads: options.threads,
-        chunk_size: options.chunk_size,
-        compression: options.compression,
-    })?;
+    let target = Target::open(&options.roll)?;
     let mut follower = Follower {
         options,
         target,
@@ -160,8 +139,8 @@ pub fn follow(options: &FollowOptions) -> Result<FollowSummary, ConvertError> {
         let stopping = signals::stop_requested();
         follower.discover()?;
         let read = follower.read()?;
-        let due = follower.roll_started.is_some_and(|started| started.elapsed() >= options.roll_every)
-            || follower.tracked.iter().map(|t| t.roll.rows).sum::<u64>() >= options.roll_rows;
+        let due = follower.roll_started.is_some_and(|started| started.elapsed() >= options.roll.roll_every)
+            || follower.tracked.iter().map(|t| t.roll.rows).sum::<u64>() >= options.roll.roll_rows;
         let idle = read == 0 && options.exit_when_idle;
         if due || stopping || idle {
             follower.roll()?;
@@ -355,7 +334,7 @@ impl Follower<'_> {
                 self.save()?;
             }
             let tracked = &self.tracked[index];
-            let step = (self.options.chunk_size as u64) * (self.options.threads as u64) * CHUNKS_PER_THREAD;
+            let step = (self.options.roll.chunk_size as u64) * (self.options.roll.threads as u64) * CHUNKS_PER_THREAD;
             let wanted = (size - tracked.offset).min(step);
             if wanted == 0 {
                 continue;

@@ -21,12 +21,10 @@ use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 
 use crate::convert::ConvertError;
-use crate::dataset::{self, InputIdentity, Manifest, ManifestEntry, Partitioning};
+use crate::dataset::{self, InputIdentity, Manifest, ManifestEntry};
 use crate::input;
-use crate::parse::Catalogue;
-use crate::parse::date::LocalZone;
 use crate::parse::value::{StaticText, leak_text};
-use crate::roll::{Counts, Roll, Target, TargetOptions};
+use crate::roll::{Counts, Roll, RollSettings, Target};
 use crate::signals;
 
 /// The listener's manifest, beside the dataset's.
@@ -37,15 +35,7 @@ const TICK: Duration = Duration::from_millis(200);
 pub struct ListenOptions {
     /// `udp://HOST:PORT` or `tcp://HOST:PORT`.
     pub addresses: Vec<String>,
-    pub output: String,
-    pub partitioning: Partitioning,
-    pub roll_every: Duration,
-    pub roll_rows: u64,
-    pub catalogue: Catalogue,
-    pub zone: LocalZone,
-    pub threads: usize,
-    pub chunk_size: usize,
-    pub compression: parquet::basic::Compression,
+    pub roll: RollSettings,
     /// Messages waiting to be parsed, at most.
     pub queue: usize,
     pub max_connections: usize,
@@ -116,15 +106,7 @@ enum Bound {
 /// Listens until Ctrl-C or SIGTERM, then stops receiving and writes what it holds as a
 /// last roll. SIGUSR1 prints the counts.
 pub fn listen(options: &ListenOptions) -> Result<ListenSummary, ConvertError> {
-    let mut target = Target::open(TargetOptions {
-        output: &options.output,
-        partitioning: options.partitioning,
-        catalogue: &options.catalogue,
-        zone: &options.zone,
-        threads: options.threads,
-        chunk_size: options.chunk_size,
-        compression: options.compression,
-    })?;
+    let mut target = Target::open(&options.roll)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("halake-listen")
@@ -433,7 +415,7 @@ impl<'a> Writer<'a> {
     }
 
     fn run(&mut self, receiver: &Receiver<Message>, stats: &Stats, udp_inodes: &[u64]) -> Result<(), ConvertError> {
-        let batch_bytes = self.options.chunk_size * self.options.threads.max(1);
+        let batch_bytes = self.options.roll.chunk_size * self.options.roll.threads.max(1);
         let mut last_parse = Instant::now();
         loop {
             let stopping = signals::stop_requested();
@@ -449,8 +431,8 @@ impl<'a> Writer<'a> {
                 self.parse_pending()?;
                 last_parse = Instant::now();
             }
-            let due = self.roll_started.is_some_and(|at| at.elapsed() >= self.options.roll_every)
-                || self.rolls.iter().map(|r| r.rows).sum::<u64>() >= self.options.roll_rows;
+            let due = self.roll_started.is_some_and(|at| at.elapsed() >= self.options.roll.roll_every)
+                || self.rolls.iter().map(|r| r.rows).sum::<u64>() >= self.options.roll.roll_rows;
             if due {
                 self.roll(stats, udp_inodes)?;
             }

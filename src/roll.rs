@@ -56,23 +56,30 @@ impl Counts {
     }
 }
 
-/// How the dataset is opened and its parts written.
-pub struct TargetOptions<'a> {
-    pub output: &'a str,
+/// Where rolls go, how lines are read into rows, and when a roll is written: what the
+/// follower and the listener share.
+#[derive(Clone)]
+pub struct RollSettings {
+    /// A dataset: a directory or an object-store prefix.
+    pub output: String,
     pub partitioning: Partitioning,
-    pub catalogue: &'a Catalogue,
-    pub zone: &'a LocalZone,
+    /// A roll is written this long after its first line...
+    pub roll_every: std::time::Duration,
+    /// ...or when it holds this many rows, whichever comes first.
+    pub roll_rows: u64,
+    pub catalogue: Catalogue,
+    pub zone: LocalZone,
     pub threads: usize,
     pub chunk_size: usize,
     pub compression: parquet::basic::Compression,
 }
 
 impl Target {
-    pub fn open(options: TargetOptions) -> Result<Target, ConvertError> {
+    pub fn open(options: &RollSettings) -> Result<Target, ConvertError> {
         let pool = convert::worker_pool(options.threads)?;
         let metadata = vec![("halake.version".to_string(), env!("CARGO_PKG_VERSION").to_string())];
         let settings = FileSettings { compression: options.compression, metadata, encoders: Some(pool.clone()) };
-        let store = Store::open(options.output)?;
+        let store = Store::open(&options.output)?;
         store.prepare()?;
         Ok(Target {
             store,

@@ -23,6 +23,7 @@ use crate::input;
 use crate::parse::date::LocalZone;
 use crate::parse::termination;
 use crate::parse::{Catalogue, FormatSource};
+use crate::roll::RollSettings;
 use crate::schema;
 use crate::signals;
 use crate::sink::{self, AtomicFile, SinkError};
@@ -317,15 +318,17 @@ pub struct ListenArgs {
 fn run_listen(args: ListenArgs) -> Result<ExitCode> {
     let options = crate::listen::ListenOptions {
         addresses: args.addresses.clone(),
-        output: if args.output.ends_with('/') { args.output.clone() } else { format!("{}/", args.output) },
-        partitioning: args.partition,
-        roll_every: args.roll,
-        roll_rows: args.roll_rows.max(1),
-        catalogue: catalogue(&args.format)?,
-        zone: LocalZone::new(&args.timezone).map_err(anyhow::Error::msg)?,
-        threads: threads_or_all_cores(args.threads),
-        chunk_size: 1 << 20,
-        compression: args.compression,
+        roll: RollSettings {
+            output: if args.output.ends_with('/') { args.output.clone() } else { format!("{}/", args.output) },
+            partitioning: args.partition,
+            roll_every: args.roll,
+            roll_rows: args.roll_rows.max(1),
+            catalogue: catalogue(&args.format)?,
+            zone: LocalZone::new(&args.timezone).map_err(anyhow::Error::msg)?,
+            threads: threads_or_all_cores(args.threads),
+            chunk_size: 1 << 20,
+            compression: args.compression,
+        },
         queue: args.queue,
         max_connections: args.max_connections,
         idle_timeout: args.idle_timeout,
@@ -333,7 +336,7 @@ fn run_listen(args: ListenArgs) -> Result<ExitCode> {
         verbose: !args.quiet,
     };
     signals::install();
-    eprintln!("halake listen: {} into {}", args.addresses.join(", "), options.output);
+    eprintln!("halake listen: {} into {}", args.addresses.join(", "), options.roll.output);
     let summary = match crate::listen::listen(&options) {
         Err(error) if is_storage_error(&error) => {
             eprintln!("halake: error: {error}");
@@ -449,16 +452,18 @@ fn run_follow(args: ConvertArgs) -> Result<ExitCode> {
     }
     let options = follow::FollowOptions {
         patterns: args.inputs.iter().map(|p| p.display().to_string()).collect(),
-        output: args.output.clone(),
-        partitioning: args.partition,
-        roll_every: args.roll,
-        roll_rows: args.roll_rows.max(1),
+        roll: RollSettings {
+            output: args.output.clone(),
+            partitioning: args.partition,
+            roll_every: args.roll,
+            roll_rows: args.roll_rows.max(1),
+            catalogue: catalogue(&args.format)?,
+            zone: LocalZone::new(&args.timezone).map_err(anyhow::Error::msg)?,
+            threads: threads_or_all_cores(args.threads),
+            chunk_size: args.chunk_size,
+            compression: args.compression,
+        },
         poll: Duration::from_millis(200),
-        catalogue: catalogue(&args.format)?,
-        zone: LocalZone::new(&args.timezone).map_err(anyhow::Error::msg)?,
-        threads: threads_or_all_cores(args.threads),
-        chunk_size: args.chunk_size,
-        compression: args.compression,
         verbose: !args.quiet,
         exit_when_idle: args.catch_up,
     };
