@@ -123,7 +123,13 @@ pub fn convert(options: &ConvertOptions) -> Result<Summary, ConvertError> {
         ("halake.version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
         (
             "halake.log_formats".to_string(),
-            catalogue.plans.iter().map(|p| format!("{}={}", p.name, p.format)).collect::<Vec<_>>().join("\n"),
+            catalogue
+                .formats()
+                .iter()
+                .filter(|(_, format, _)| !format.is_empty())
+                .map(|(name, format, _)| format!("{name}={format}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
         ),
         ("halake.sources".to_string(), options.inputs.iter().map(InputPath::display).collect::<Vec<_>>().join("\n")),
     ];

@@ -5,6 +5,7 @@ use std::sync::OnceLock;
 
 use crate::batch::BatchBuilder;
 use crate::format;
+use crate::framing::{Frame, next_frame};
 use crate::parse::date::LocalZone;
 use crate::parse::plan::{CaptureNames, ColumnSet, Needs, Plan, REQUEST_PARTS, Trail};
 use crate::parse::value::Row;
@@ -24,8 +25,61 @@ fn catalogue() -> &'static Catalogue {
             frontends: vec![],
             captures: CaptureNames::default(),
         };
-        Catalogue::new(&[custom], false).expect("the fuzz catalogue compiles")
+        // HAProxy 3.x's encoders, with the captures and a sample of their own columns.
+        let json = FormatSource {
+            name: "fuzz_json".into(),
+            format: "%{+json}o %(client)ci %(port)cp %(date)tr %(fe)ft %(be)b %(srv)s %(tt)Ta %(status)ST %(bytes)B %(ts)tsc %(retries)rc %(hrl)hrl %(req)r %(ua)[capture.req.hdr(1)]".into(),
+            frontends: vec![],
+            captures: CaptureNames::default(),
+        };
+        let cbor = FormatSource { name: "fuzz_cbor".into(), format: json.format.replace("+json", "+cbor"), ..json.clone() };
+        Catalogue::new(&[custom, json, cbor], false).expect("the fuzz catalogue compiles")
     })
+}
+
+/// Any bytes as a JSON line and, printed in hex, as a CBOR line: the structured
+/// decoders keep every property of [`parse_lines`].
+pub fn structured_lines(data: &[u8]) {
+    let mut lines = Vec::with_capacity(data.len() * 3 + 2);
+    lines.extend_from_slice(data);
+    lines.push(b'\n');
+    for byte in data {
+        lines.extend_from_slice(format!("{byte:02X}").as_bytes());
+    }
+    parse_lines(&lines);
+}
+
+/// Any bytes as a TCP syslog stream (the first two set the longest message): framed as
+/// one read or as two, it gives the same messages, each within the bytes received.
+pub fn syslog_frames(data: &[u8]) {
+    let [low, high, stream @ ..] = data else { return };
+    let max_message = usize::from(u16::from_le_bytes([*low, *high])) % 4096 + 1;
+    let split = stream.first().map_or(0, |&b| usize::from(b) % (stream.len() + 1));
+    let whole = frames(&[stream], max_message);
+    let halves = frames(&[&stream[..split], &stream[split..]], max_message);
+    assert_eq!(whole, halves, "framing depends on how the stream was read");
+}
+
+/// The messages framed from `reads` in turn, and whether a malformed frame ended them.
+fn frames(reads: &[&[u8]], max_message: usize) -> (Vec<Vec<u8>>, bool) {
+    let mut pending = Vec::new();
+    let mut messages = Vec::new();
+    for read in reads {
+        pending.extend_from_slice(read);
+        loop {
+            match next_frame(&pending, max_message) {
+                Frame::Message { start, end, consumed } => {
+                    assert!(start <= end && end <= consumed && consumed <= pending.len() && consumed > 0);
+                    assert!(end - start <= max_message, "a message longer than allowed");
+                    messages.push(pending[start..end].to_vec());
+                    pending.drain(..consumed);
+                }
+                Frame::Incomplete => break,
+                Frame::Malformed => return (messages, true),
+            }
+        }
+    }
+    (messages, false)
 }
 
 /// HAProxy's formats alone, as a run without a configuration has them: the straight-line
@@ -75,7 +129,7 @@ fn parse_lines_into(data: &[u8], builder: &mut BatchBuilder, alone: &mut LinePar
                 for (column, value) in parser.row().values.iter().enumerate() {
                     assert!(value.is_null() || filled.contains(&column), "column {column} is outside its format's");
                 }
-                builder.append(parser.row(), line);
+                builder.append(parser.row(), parser.row_line(line));
                 rows += 1;
             }
             Outcome::Event(..) => {}
@@ -190,6 +244,20 @@ mod tests {
     fn config_seeds_hold() {
         for seed in seeds("read_config") {
             read_config(&seed);
+        }
+    }
+
+    #[test]
+    fn structured_seeds_hold() {
+        for seed in seeds("structured_lines") {
+            structured_lines(&seed);
+        }
+    }
+
+    #[test]
+    fn frame_seeds_hold() {
+        for seed in seeds("syslog_frames") {
+            syslog_frames(&seed);
         }
     }
 

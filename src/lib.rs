@@ -33,6 +33,7 @@ pub mod convert;
 pub mod dataset;
 pub mod follow;
 pub mod format;
+pub mod framing;
 pub mod fuzzing;
 pub mod generate;
 pub mod input;

@@ -22,6 +22,7 @@ use tokio::net::{TcpListener, TcpStream, UdpSocket};
 
 use crate::convert::ConvertError;
 use crate::dataset::{self, InputIdentity, Manifest, ManifestEntry};
+use crate::framing::{Frame, next_frame};
 use crate::input;
 use crate::parse::value::{StaticText, leak_text};
 use crate::roll::{Counts, Roll, RollSettings, Target};
@@ -315,44 +316,6 @@ async fn read_frames(
     }
 }
 
-#[derive(Debug, PartialEq, Eq)]
-enum Frame {
-    /// The message is `pending[start..end]`; the frame takes `consumed` bytes.
-    Message {
-        start: usize,
-        end: usize,
-        consumed: usize,
-    },
-    Incomplete,
-    Malformed,
-}
-
-fn next_frame(pending: &[u8], max_message: usize) -> Frame {
-    let Some(&first) = pending.first() else { return Frame::Incomplete };
-    if first.is_ascii_digit() {
-        let digits = pending.iter().take_while(|b| b.is_ascii_digit()).count();
-        // Ten digits and more would be a message of gigabytes: not a count.
-        if digits > 9 {
-            return Frame::Malformed;
-        }
-        let Some(&separator) = pending.get(digits) else { return Frame::Incomplete };
-        let length: usize = std::str::from_utf8(&pending[..digits]).ok().and_then(|d| d.parse().ok()).unwrap_or(0);
-        if separator != b' ' || length == 0 || length > max_message {
-            return Frame::Malformed;
-        }
-        let start = digits + 1;
-        if pending.len() < start + length {
-            return Frame::Incomplete;
-        }
-        return Frame::Message { start, end: start + length, consumed: start + length };
-    }
-    match memchr::memchr2(b'\n', 0, pending) {
-        Some(end) => Frame::Message { start: 0, end, consumed: end + 1 },
-        None if pending.len() > max_message => Frame::Malformed,
-        None => Frame::Incomplete,
-    }
-}
-
 /// The thread that parses queued messages and writes them in rolls.
 struct Writer<'a> {
     options: &'a ListenOptions,
@@ -512,23 +475,5 @@ impl<'a> Writer<'a> {
             refused_connections: load(&stats.refused_connections),
             idle_closed: load(&stats.idle_closed),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn frames_are_octet_counted_or_end_at_a_newline() {
-        assert_eq!(next_frame(b"5 hello6 world!", 100), Frame::Message { start: 2, end: 7, consumed: 7 });
-        assert_eq!(next_frame(b"5 hel", 100), Frame::Incomplete);
-        assert_eq!(next_frame(b"12", 100), Frame::Incomplete);
-        assert_eq!(next_frame(b"<134>a line\nnext", 100), Frame::Message { start: 0, end: 11, consumed: 12 });
-        assert_eq!(next_frame(b"<134>no end yet", 100), Frame::Incomplete);
-        for bad in [&b"5x hello"[..], b"0 ", b"101 x", b"12345678901 x"] {
-            assert_eq!(next_frame(bad, 100), Frame::Malformed, "{}", String::from_utf8_lossy(bad));
-        }
-        assert_eq!(next_frame(&[b'a'; 101], 100), Frame::Malformed);
     }
 }

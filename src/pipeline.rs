@@ -100,13 +100,14 @@ pub fn parse_chunk(job: &ChunkJob, context: &ParseContext) -> Result<ChunkResult
         match parser.parse(line) {
             Outcome::Traffic => {
                 let row = parser.row_mut();
-                if let Some(state) = row.get(Col::TerminationState.index()).bytes(line)
+                row.set(Col::SourceFile.index(), Value::Static(job.source));
+                row.set(Col::SourceLine.index(), Value::Int(number as i64));
+                let line = parser.row_line(line);
+                if let Some(state) = parser.row().get(Col::TerminationState.index()).bytes(line)
                     && state.len() >= 2
                 {
                     termination.count([state[0], state[1]]);
                 }
-                row.set(Col::SourceFile.index(), Value::Static(job.source));
-                row.set(Col::SourceLine.index(), Value::Int(number as i64));
                 rows.append(parser.row(), line);
                 result.rows += 1;
                 if rows.is_full() {

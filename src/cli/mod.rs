@@ -709,17 +709,18 @@ fn run_schema(args: SchemaArgs) -> Result<ExitCode> {
         match &args.format {
             None => specs.to_vec(),
             Some(name) => {
-                let plans: Vec<_> = catalogue.plans.iter().filter(|p| *p.name == name.as_str()).collect();
+                let formats = catalogue.formats();
+                let plans: Vec<_> = formats.iter().filter(|(n, _, _)| **n == name.as_str()).collect();
                 if plans.is_empty() {
                     let mut names: Vec<&str> = Vec::new();
-                    for plan in &catalogue.plans {
-                        if !names.contains(plan.name) {
-                            names.push(*plan.name);
+                    for (known, _, _) in &formats {
+                        if !names.contains(known) {
+                            names.push(known);
                         }
                     }
                     bail!("no log format named '{name}': known formats are {}", names.join(", "));
                 }
-                let mut filled: Vec<usize> = plans.iter().flat_map(|p| p.filled.iter().copied()).collect();
+                let mut filled: Vec<usize> = plans.iter().flat_map(|(_, _, f)| f.iter().copied()).collect();
                 filled.sort_unstable();
                 filled.dedup();
                 filled.into_iter().map(|i| specs[i].clone()).collect()

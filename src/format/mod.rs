@@ -48,6 +48,18 @@ pub enum Item {
     },
 }
 
+/// How a whole line is written: `%{+json}o` and `%{+cbor}o` (HAProxy 3.0+) turn the
+/// line into one object of the named items, dropping literals, separators and unnamed
+/// items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Encoding {
+    #[default]
+    Text,
+    Json,
+    /// A CBOR map, printed as uppercase hex unless `+bin`.
+    Cbor,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FormatError {
     #[error("unknown log-format alias '%{alias}' at byte {offset}")]
@@ -156,7 +168,13 @@ impl fmt::Display for Alias {
 
 /// Lexes a `log-format` string (already unquoted from the config file) into items.
 pub fn lex(format: &str) -> Result<Vec<Item>, FormatError> {
+    lex_with_encoding(format).map(|(items, _)| items)
+}
+
+/// [`lex`], and the line encoding its `%o` flags set (the last `%o` wins, as in HAProxy).
+pub fn lex_with_encoding(format: &str) -> Result<(Vec<Item>, Encoding), FormatError> {
     let bytes = format.as_bytes();
+    let mut encoding = Encoding::Text;
     let mut items: Vec<Item> = Vec::new();
     let mut defaults = Flags::default();
     let mut literal: Vec<u8> = Vec::new();
@@ -202,9 +220,10 @@ pub fn lex(format: &str) -> Result<Vec<Item>, FormatError> {
                     i = close + 1;
                 }
                 let mut flags = defaults;
+                let mut item_encoding = None;
                 if i < bytes.len() && bytes[i] == b'{' {
                     let close = find(bytes, i, b'}').ok_or(FormatError::Unterminated { open: '{', offset: i })?;
-                    apply_flags(&format[i + 1..close], &mut flags);
+                    item_encoding = apply_flags(&format[i + 1..close], &mut flags);
                     i = close + 1;
                 }
                 if i < bytes.len() && bytes[i] == b'[' {
@@ -221,6 +240,9 @@ pub fn lex(format: &str) -> Result<Vec<Item>, FormatError> {
                 i = name_end;
                 if alias == Alias::GlobalFlags {
                     defaults = flags;
+                    if let Some(global) = item_encoding {
+                        encoding = global;
+                    }
                     continue;
                 }
                 items.push(Item::Alias { alias, flags, name });
@@ -235,15 +257,17 @@ pub fn lex(format: &str) -> Result<Vec<Item>, FormatError> {
     if items.is_empty() {
         return Err(FormatError::Empty);
     }
-    Ok(items)
+    Ok((items, encoding))
 }
 
 fn find(bytes: &[u8], from: usize, needle: u8) -> Option<usize> {
     memchr::memchr(needle, &bytes[from..]).map(|p| from + p)
 }
 
-/// Applies `+Q,-M,...`. HAProxy silently ignores a flag without a sign, and so do we.
-fn apply_flags(spec: &str, flags: &mut Flags) {
+/// Applies `+Q,-M,...`, and returns the encoding `+json`/`+cbor` (or their `-`) set.
+/// HAProxy silently ignores a flag without a sign, and so do we.
+fn apply_flags(spec: &str, flags: &mut Flags) -> Option<Encoding> {
+    let mut encoding = None;
     for flag in spec.split(',') {
         let (on, name) = match flag.as_bytes().first() {
             Some(b'+') => (true, &flag[1..]),
@@ -255,9 +279,12 @@ fn apply_flags(spec: &str, flags: &mut Flags) {
             "X" => flags.hex = on,
             "E" => flags.escape = on,
             "M" => flags.dash_if_empty = on,
+            "json" => encoding = Some(if on { Encoding::Json } else { Encoding::Text }),
+            "cbor" => encoding = Some(if on { Encoding::Cbor } else { Encoding::Text }),
             _ => {}
         }
     }
+    encoding
 }
 
 #[cfg(test)]
@@ -318,6 +345,17 @@ mod tests {
             }
         );
         assert_eq!(items[2], Item::Literal(b"100%".to_vec()));
+    }
+
+    #[test]
+    fn json_and_cbor_are_line_encodings_set_by_o() {
+        let (items, encoding) = lex_with_encoding("%{+json}o %(client)ci %(status:sint)ST").unwrap();
+        assert_eq!(encoding, Encoding::Json);
+        assert!(matches!(&items[0], Item::Alias { alias: Alias::ClientIp, name: Some(n), .. } if n == "client"));
+        assert_eq!(lex_with_encoding("%{+cbor,+bin}o %(a)ci").unwrap().1, Encoding::Cbor);
+        // On one item, json only encodes that item's value: the line stays text.
+        assert_eq!(lex_with_encoding("%ci %{+json}[str(x)]").unwrap().1, Encoding::Text);
+        assert_eq!(lex_with_encoding("%{+json}o %{-json}o %ci").unwrap().1, Encoding::Text);
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub mod date;
 pub mod event;
 pub mod fast;
 pub mod plan;
+pub mod structured;
 pub mod syslog;
 pub mod termination;
 pub mod value;
@@ -15,9 +16,10 @@ use crate::format::{self, FormatError, builtin};
 use crate::schema::{Col, ColumnSpec};
 use date::LocalZone;
 use event::Event;
-use plan::{CaptureNames, ColumnSet, Fit, Mismatch, Needs, Plan, Trail};
+use plan::{CaptureColumns, CaptureNames, ColumnSet, Fit, Mismatch, Needs, Plan, Trail};
+use structured::{Decoded, StructuredPlan};
 use syslog::{Header, HeaderTime};
-use value::{Row, Value, capture_slots};
+use value::{Row, StaticText, Value, capture_slots};
 
 /// A format to recognise besides the standard ones: a user's `log-format`, or a
 /// frontend's format from haproxy.cfg.
@@ -36,6 +38,9 @@ pub struct FormatSource {
 #[derive(Debug, Clone)]
 pub struct Catalogue {
     pub plans: Vec<Plan>,
+    /// JSON and CBOR formats (`%{+json}o`) from the configuration, then the two that
+    /// recognise HAProxy's field names in a JSON or CBOR line of no known format.
+    pub structured: Vec<StructuredPlan>,
     pub columns: ColumnSet,
     /// Frontends whose format the configuration gives: only that format reads them.
     configured_frontends: HashSet<Vec<u8>>,
@@ -51,13 +56,29 @@ impl Catalogue {
     pub fn new(sources: &[FormatSource], legacy_timers: bool) -> Result<Catalogue, CatalogueError> {
         let mut columns = ColumnSet::default();
         let mut plans = Vec::new();
+        let mut structured = Vec::new();
         for source in sources {
-            let items =
-                format::lex(&source.format).map_err(|error| CatalogueError { name: source.name.clone(), error })?;
-            let mut plan = Plan::compile(&source.name, &source.format, &items, &source.captures, &mut columns);
-            plan.frontends = source.frontends.clone();
-            plans.push(plan);
+            let (items, encoding) = format::lex_with_encoding(&source.format)
+                .map_err(|error| CatalogueError { name: source.name.clone(), error })?;
+            if encoding == format::Encoding::Text {
+                let mut plan = Plan::compile(&source.name, &source.format, &items, &source.captures, &mut columns);
+                plan.frontends = source.frontends.clone();
+                plans.push(plan);
+            } else {
+                let mut plan = StructuredPlan::compile(
+                    &source.name,
+                    &source.format,
+                    &items,
+                    encoding,
+                    &source.captures,
+                    &mut columns,
+                );
+                plan.frontends = source.frontends.clone();
+                structured.push(plan);
+            }
         }
+        structured.push(StructuredPlan::recognising("json", format::Encoding::Json));
+        structured.push(StructuredPlan::recognising("cbor", format::Encoding::Cbor));
         for &(name, standard) in builtin::STANDARD {
             let format = if legacy_timers {
                 builtin::LEGACY.iter().find(|(n, _)| *n == name).map_or(standard, |(_, f)| *f)
@@ -69,22 +90,38 @@ impl Catalogue {
             plan.any_frontend = builtin::ANY_FRONTEND.contains(&name);
             plans.push(plan);
         }
-        for plan in &mut plans {
-            let mut filled = plan.columns();
+        let with_always_filled = |mut filled: Vec<usize>| {
             filled.extend(Col::ALL.iter().filter(|c| c.always_filled()).map(|c| c.index()));
             filled.sort_unstable();
             filled.dedup();
-            plan.filled = filled;
+            filled
+        };
+        for plan in &mut plans {
+            plan.filled = with_always_filled(plan.columns());
         }
-        let configured_frontends: HashSet<Vec<u8>> =
-            plans.iter().flat_map(|p| p.frontends.iter().map(|f| f.as_bytes().to_vec())).collect();
+        for plan in &mut structured {
+            plan.filled = with_always_filled(plan.columns());
+        }
+        let configured_frontends: HashSet<Vec<u8>> = plans
+            .iter()
+            .flat_map(|p| &p.frontends)
+            .chain(structured.iter().flat_map(|p| &p.frontends))
+            .map(|f| f.as_bytes().to_vec())
+            .collect();
         let shared = plans
             .iter()
             .map(|a| plans.iter().map(|b| a.steps.iter().zip(&b.steps).take_while(|(x, y)| x == y).count()).collect())
             .collect();
         let formats: Vec<&str> = plans.iter().map(|p| p.format.as_str()).collect();
         let fast = fast::stands_in(&formats, !configured_frontends.is_empty());
-        Ok(Catalogue { plans, columns, configured_frontends, shared, fast })
+        Ok(Catalogue { plans, structured, columns, configured_frontends, shared, fast })
+    }
+
+    /// Every format by name: its format string and the columns its rows can fill.
+    pub fn formats(&self) -> Vec<(StaticText, &str, &[usize])> {
+        let text = self.plans.iter().map(|p| (p.name, p.format.as_str(), &p.filled[..]));
+        let structured = self.structured.iter().map(|p| (p.name, p.format.as_str(), &p.filled[..]));
+        text.chain(structured).collect()
     }
 
     pub fn standard() -> Catalogue {
@@ -134,8 +171,12 @@ pub struct LineParser<'c> {
     fast: bool,
     /// The plan that read the previous line: logs come in runs of one format.
     preferred: usize,
-    /// The plan of the last traffic row.
-    last_plan: usize,
+    /// The columns the last traffic row can have values in.
+    last_filled: &'c [usize],
+    /// JSON and CBOR lines, decoded.
+    decoded: Decoded,
+    /// The last traffic row's values are offsets into `decoded.line`, not into the line.
+    row_in_decoded: bool,
     /// An instant near the lines being read (the file's modification time): RFC3164
     /// headers of lines with no date of their own take the year nearest to it. Only the
     /// line itself and this count, so a line parses the same in any chunk.
@@ -159,7 +200,9 @@ impl<'c> LineParser<'c> {
             needs_header_time: true,
             fast: catalogue.fast,
             preferred: 0,
-            last_plan: 0,
+            last_filled: &[],
+            decoded: Decoded::default(),
+            row_in_decoded: false,
             reference_ms,
         }
     }
@@ -190,14 +233,20 @@ impl<'c> LineParser<'c> {
         self.preferred = 0;
     }
 
-    /// The row of the last [`Outcome::Traffic`]; offsets are into that line.
+    /// The row of the last [`Outcome::Traffic`]; offsets are into [`LineParser::row_line`].
     pub fn row(&self) -> &Row {
         &self.row
     }
 
+    /// What the last traffic row's offsets point into: `line` itself, or for a JSON or
+    /// CBOR line its decoded text.
+    pub fn row_line<'a>(&'a self, line: &'a [u8]) -> &'a [u8] {
+        if self.row_in_decoded { &self.decoded.line } else { line }
+    }
+
     /// The columns the last traffic row can have values in (see `Plan::filled`).
     pub fn filled_columns(&self) -> &[usize] {
-        &self.catalogue.plans[self.last_plan].filled
+        self.last_filled
     }
 
     /// For the caller's own columns (provenance) before the row is appended.
@@ -220,12 +269,29 @@ impl<'c> LineParser<'c> {
         if header.message >= line.len() {
             return Outcome::Rejected("syslog header without a message".into());
         }
+        self.row_in_decoded = false;
+        // A JSON or CBOR line: the configuration's formats for it first; the names HAProxy
+        // users give its fields only after every text format (a hand-written JSON
+        // log-format is a text format, read by position).
+        let mut structured_reason = None;
+        let structured = structured::sniff(&line[header.message..]).filter(|&encoding| {
+            match self.decoded.decode(line, header.message, encoding) {
+                Ok(()) => true,
+                Err(reason) => {
+                    structured_reason = Some(format!("{} line: {reason}", encoding_name(encoding)));
+                    false
+                }
+            }
+        });
+        if structured.is_some() && self.read_structured(line, &header, true, &mut structured_reason) {
+            return Outcome::Traffic;
+        }
         if self.fast {
             self.row.clear();
             if let Some(shape) = fast::read(line, header.message, &mut self.row, &mut self.zone, self.needs) {
                 let index = shape.plan_index();
                 self.preferred = index;
-                self.finish_row(index, line, &header, false);
+                self.finish_text_row(index, line, &header, false);
                 return Outcome::Traffic;
             }
         }
@@ -262,7 +328,7 @@ impl<'c> LineParser<'c> {
                 // Tried in catalogue order after the first: nothing before it fits.
                 Ok(Fit::Complete) if !first || index == 0 => {
                     self.preferred = index;
-                    self.finish_row(index, line, &header, false);
+                    self.finish_text_row(index, line, &header, false);
                     return Outcome::Traffic;
                 }
                 Ok(Fit::Complete) => {
@@ -291,13 +357,18 @@ impl<'c> LineParser<'c> {
         }
         if preferred_complete {
             std::mem::swap(&mut self.row, &mut self.complete);
-            self.finish_row(self.preferred, line, &header, false);
+            self.finish_text_row(self.preferred, line, &header, false);
+            return Outcome::Traffic;
+        }
+        // Before a text format that read the line as cut: a hex CBOR line can pass for
+        // the start of an address.
+        if structured.is_some() && self.read_structured(line, &header, false, &mut structured_reason) {
             return Outcome::Traffic;
         }
         if let Some(index) = truncated_plan {
             std::mem::swap(&mut self.row, &mut self.truncated);
             self.preferred = index;
-            self.finish_row(index, line, &header, true);
+            self.finish_text_row(index, line, &header, true);
             return Outcome::Traffic;
         }
         if let Some(event) = event::classify(line, header.message) {
@@ -313,8 +384,66 @@ impl<'c> LineParser<'c> {
                 };
                 format!("closest format {}: {}{field} at byte {}", plan.name, mismatch.reason, mismatch.offset + 1)
             }
-            _ => "not an HAProxy traffic line nor a known HAProxy event".into(),
+            _ => structured_reason.unwrap_or_else(|| "not an HAProxy traffic line nor a known HAProxy event".into()),
         })
+    }
+
+    /// Reads the decoded JSON or CBOR line with the configuration's structured formats
+    /// (`configured`) or with the plans that recognise HAProxy's field names. On a fit the
+    /// row is finished; otherwise `reason` says why the first plan refused it.
+    fn read_structured(&mut self, line: &[u8], header: &Header, configured: bool, reason: &mut Option<String>) -> bool {
+        let Some(encoding) = self.decoded.encoding() else { return false };
+        let catalogue = self.catalogue;
+        for plan in catalogue.structured.iter().filter(|p| p.recognising != configured && p.encoding == encoding) {
+            self.row.clear();
+            let read = plan.read(&self.decoded, &mut self.row, &mut self.zone, self.needs);
+            let read = read.and_then(|fit| {
+                let frontend = self.row.get(Col::Frontend.index()).bytes(&self.decoded.line).unwrap_or_default();
+                let configured_frontends = &catalogue.configured_frontends;
+                let fits = if plan.frontends.is_empty() {
+                    !configured_frontends.contains(frontend)
+                } else {
+                    plan.frontends.iter().any(|f| f.as_bytes() == frontend)
+                };
+                match fit {
+                    _ if !fits => Err(structured::MemberMismatch {
+                        member: usize::MAX,
+                        reason: "frontend logs with another format",
+                    }),
+                    Fit::Truncated if line.len() < SHORTEST_CUT_LINE => {
+                        Err(structured::MemberMismatch { member: usize::MAX, reason: "the object ends early" })
+                    }
+                    fit => Ok(fit),
+                }
+            });
+            match read {
+                Ok(fit) => {
+                    let decoded_line = std::mem::take(&mut self.decoded.line);
+                    self.finish_row(
+                        plan.name,
+                        &plan.captures,
+                        &plan.filled,
+                        &decoded_line,
+                        line,
+                        header,
+                        fit == Fit::Truncated,
+                    );
+                    self.decoded.line = decoded_line;
+                    self.row_in_decoded = true;
+                    return true;
+                }
+                Err(mismatch) => {
+                    if reason.is_none() {
+                        let key = match mismatch.member {
+                            usize::MAX => String::new(),
+                            member => format!(" (key \"{}\")", self.decoded.key_text(member)),
+                        };
+                        *reason = Some(format!("format {}: {}{key}", plan.name, mismatch.reason));
+                    }
+                }
+            }
+        }
+        false
     }
 
     /// A format from the configuration reads its own frontends' lines, and only it: a
@@ -337,11 +466,26 @@ impl<'c> LineParser<'c> {
         }
     }
 
-    fn finish_row(&mut self, index: usize, line: &[u8], header: &Header, truncated: bool) {
-        self.last_plan = index;
+    fn finish_text_row(&mut self, index: usize, line: &[u8], header: &Header, truncated: bool) {
         let plan = &self.catalogue.plans[index];
+        self.finish_row(plan.name, &plan.captures, &plan.filled, line, line, header, truncated);
+    }
+
+    /// `values`: what the row's offsets point into; `line`: the line as read.
+    #[allow(clippy::too_many_arguments)]
+    fn finish_row(
+        &mut self,
+        name: StaticText,
+        captures: &CaptureColumns,
+        filled: &'c [usize],
+        values: &[u8],
+        line: &[u8],
+        header: &Header,
+        truncated: bool,
+    ) {
+        self.last_filled = filled;
         let row = &mut self.row;
-        row.set(Col::LogFormat.index(), Value::Static(plan.name));
+        row.set(Col::LogFormat.index(), Value::Static(name));
         row.set(Col::LineTruncated.index(), Value::Bool(truncated));
         if self.needs_utf8_check {
             row.set(Col::InvalidUtf8.index(), Value::Bool(std::str::from_utf8(line).is_err()));
@@ -351,14 +495,13 @@ impl<'c> LineParser<'c> {
         for col in [Col::TerminationCause, Col::TerminationPhase, Col::PersistenceCookie, Col::SetCookieAction] {
             row.set(col.index(), state);
         }
-        for (columns, source) in
-            [(&plan.captures.request, Col::RequestHeaders), (&plan.captures.response, Col::ResponseHeaders)]
+        for (columns, source) in [(&captures.request, Col::RequestHeaders), (&captures.response, Col::ResponseHeaders)]
         {
             if columns.is_empty() {
                 continue;
             }
             let captured = row.get(source.index());
-            for (&column, slot) in columns.iter().zip(capture_slots(captured, line)) {
+            for (&column, slot) in columns.iter().zip(capture_slots(captured, values)) {
                 if let Some((start, end)) = slot {
                     row.set(column, Value::encoded(start, end));
                 }
@@ -388,6 +531,14 @@ fn set_header(row: &mut Row, header: &Header, zone: &mut LocalZone, reference_ms
     row.set(Col::SyslogPid.index(), header.pid.map_or(Value::Null, Value::Int));
     row.set(Col::SyslogFacility.index(), header.facility().map_or(Value::Null, Value::Static));
     row.set(Col::SyslogSeverity.index(), header.severity().map_or(Value::Null, Value::Static));
+}
+
+fn encoding_name(encoding: format::Encoding) -> &'static str {
+    match encoding {
+        format::Encoding::Json => "JSON",
+        format::Encoding::Cbor => "CBOR",
+        format::Encoding::Text => "text",
+    }
 }
 
 /// The header time as UTC µs. RFC3164 dates have no year: take the one that puts the

@@ -267,22 +267,14 @@ impl Plan {
                 field.end = end;
             }
         }
-        let mut capture_columns = CaptureColumns::default();
-        let mut named = |prefix: &str, names: &[String]| -> Vec<usize> {
-            names
-                .iter()
-                .map(|n| {
-                    let doc = format!("captured {} '{n}'", prefix.replace('_', " "));
-                    columns.extra(&format!("{prefix}_{}", sanitize_name(n)), ColumnKind::Utf8, doc)
-                })
-                .collect()
-        };
-        if steps.iter().any(|s| matches!(s, Step::Field(f) if f.column == Col::RequestHeaders.index())) {
-            capture_columns.request = named("request_header", &captures.request);
-        }
-        if steps.iter().any(|s| matches!(s, Step::Field(f) if f.column == Col::ResponseHeaders.index())) {
-            capture_columns.response = named("response_header", &captures.response);
-        }
+        let fields: Vec<&FieldStep> = steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Field(f) => Some(f),
+                _ => None,
+            })
+            .collect();
+        let capture_columns = capture_columns(&fields, captures, columns);
         let resumable = (0..=steps.len())
             .map(|step| {
                 let before: Vec<usize> = steps[..step].iter().flat_map(step_columns).collect();
@@ -523,8 +515,33 @@ impl Plan {
     }
 }
 
+/// The columns of the configuration's named captures, for a format that logs them.
+pub(super) fn capture_columns(
+    fields: &[&FieldStep],
+    captures: &CaptureNames,
+    columns: &mut ColumnSet,
+) -> CaptureColumns {
+    let mut capture_columns = CaptureColumns::default();
+    let mut named = |prefix: &str, names: &[String]| -> Vec<usize> {
+        names
+            .iter()
+            .map(|n| {
+                let doc = format!("captured {} '{n}'", prefix.replace('_', " "));
+                columns.extra(&format!("{prefix}_{}", sanitize_name(n)), ColumnKind::Utf8, doc)
+            })
+            .collect()
+    };
+    if fields.iter().any(|f| f.column == Col::RequestHeaders.index()) {
+        capture_columns.request = named("request_header", &captures.request);
+    }
+    if fields.iter().any(|f| f.column == Col::ResponseHeaders.index()) {
+        capture_columns.response = named("response_header", &captures.response);
+    }
+    capture_columns
+}
+
 /// The columns a step writes: its field's own and the ones derived from it.
-fn step_columns(step: &Step) -> impl Iterator<Item = usize> {
+pub(super) fn step_columns(step: &Step) -> impl Iterator<Item = usize> {
     let (own, derived): (Option<usize>, &[Col]) = match step {
         Step::Field(field) => (
             Some(field.column),
@@ -551,7 +568,7 @@ fn step_columns(step: &Step) -> impl Iterator<Item = usize> {
 /// A plan's name for the whole run: every row shares it without a copy. Each distinct
 /// name is kept once, however many times plans are compiled (the fuzzer compiles
 /// millions).
-fn static_name(name: &str) -> StaticText {
+pub(super) fn static_name(name: &str) -> StaticText {
     static NAMES: std::sync::Mutex<Vec<StaticText>> = std::sync::Mutex::new(Vec::new());
     let mut names = NAMES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some(known) = names.iter().find(|known| ***known == name) {
@@ -574,7 +591,7 @@ fn field(column: Col, parse: FieldParse, flags: Flags, label: &'static str) -> F
     }
 }
 
-fn alias_step(alias: Alias, flags: Flags, captures: &CaptureNames) -> FieldStep {
+pub(super) fn alias_step(alias: Alias, flags: Flags, captures: &CaptureNames) -> FieldStep {
     use FieldParse::*;
     let (column, parse) = match alias {
         Alias::GlobalFlags => unreachable!("the lexer consumes %o"),
@@ -683,7 +700,7 @@ fn known_sample(expr: &str) -> Option<(Col, FieldParse)> {
     })
 }
 
-fn sample_step(expr: &str, name: Option<&str>, flags: Flags, columns: &mut ColumnSet) -> FieldStep {
+pub(super) fn sample_step(expr: &str, name: Option<&str>, flags: Flags, columns: &mut ColumnSet) -> FieldStep {
     // A converter can change the meaning (`ssl_fc_err` vs `ssl_fc_err,hex` is only a
     // matter of notation; `src,ipmask(24)` is not): only bare fetches and `,hex` map to
     // core columns.
@@ -700,7 +717,7 @@ fn sample_step(expr: &str, name: Option<&str>, flags: Flags, columns: &mut Colum
 
 /// Reads one field at `pos`. Returns where the next step starts, and whether the line
 /// ended inside this field.
-fn read_field(
+pub(super) fn read_field(
     field: &FieldStep,
     line: &[u8],
     pos: usize,
