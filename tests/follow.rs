@@ -172,3 +172,45 @@ fn a_directory_where_a_log_was_is_named_and_skipped() {
     assert!(output.status.success(), "{message}");
     assert!(message.contains("live.log is not a regular file"), "{message}");
 }
+
+/// Debian's haproxy writing its log to a file (`log stdout`, redirected), followed while
+/// it serves: the lake catches up within the roll interval, and holds the lines HAProxy
+/// wrote, status for status.
+#[test]
+fn a_live_haproxy_writing_its_log_to_a_file_is_followed_line_for_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, lake) = (dir.path().join("haproxy.log"), dir.path().join("lake/"));
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let stdout = Stdio::from(File::create(&log).unwrap());
+    let mut proxy = common::haproxy::start(dir.path(), "log stdout format raw local0", port, stdout);
+    let follower = follower(&log, &lake, &["--roll", "500ms"]);
+    for round in 0..10 {
+        for _ in 0..5 {
+            common::haproxy::get(port, "/ok");
+        }
+        common::haproxy::get(port, "/no");
+        common::haproxy::get(port, if round % 2 == 0 { "/no" } else { "/missing" });
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // The follower writes a part per roll: all 70 rows are readable within a few rolls.
+    let per_status = |input: &Path| {
+        let query = "SELECT status, count(*) AS n FROM logs GROUP BY 1 ORDER BY 1";
+        let output = halake(&["sql", query, input.to_str().unwrap(), "--format", "csv"]);
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let expected = "status,n\n200,50\n403,15\n404,5\n";
+    let waited = Instant::now();
+    while lake.join("_halake_manifest.follow.json").exists().then(|| per_status(&lake)).as_deref() != Some(expected) {
+        assert!(waited.elapsed() < Duration::from_secs(15), "the lake did not catch up: {}", per_status(&lake));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let _ = proxy.kill();
+    let _ = proxy.wait();
+    unsafe { libc::kill(follower.id() as i32, libc::SIGTERM) };
+    assert!(follower.wait_with_output().unwrap().status.success());
+    assert_eq!(fs::read_to_string(&log).unwrap().lines().count(), 70, "a line per request");
+    assert_eq!(per_status(&log), expected, "the file itself");
+    assert_eq!(per_status(&lake), expected);
+    verified(&lake);
+}

@@ -9,7 +9,7 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn free_port() -> u16 {
     // A TCP and a UDP socket may share the number: both are tried free.
@@ -84,54 +84,17 @@ fn rows_per_status(lake: &Path) -> Vec<String> {
     String::from_utf8(output.stdout).unwrap().lines().skip(1).map(str::to_string).collect()
 }
 
-fn haproxy() -> &'static str {
-    ["/usr/sbin/haproxy", "/usr/local/sbin/haproxy"]
-        .into_iter()
-        .find(|path| Path::new(path).exists())
-        .expect("haproxy (apt-get install haproxy, as .ci/run does)")
-}
-
-fn get(port: u16, path: &str) {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: test\r\n\r\n").unwrap();
-    let mut answer = Vec::new();
-    stream.read_to_end(&mut answer).unwrap();
-}
-
 #[test]
 fn haproxy_logging_over_udp_gives_a_row_per_request() {
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake/");
     let (syslog, http) = (free_port(), free_port());
     let halake = listener(&lake, &[&format!("udp://127.0.0.1:{syslog}")]);
-    let config = dir.path().join("haproxy.cfg");
-    std::fs::write(
-        &config,
-        format!(
-            "global\n    log 127.0.0.1:{syslog} local0\n\
-             defaults\n    mode http\n    log global\n    option httplog\n\
-             \x20   timeout client 5s\n    timeout server 5s\n    timeout connect 5s\n\
-             frontend fe\n    bind 127.0.0.1:{http}\n\
-             \x20   http-request return status 200 if {{ path /ok }}\n\
-             \x20   http-request deny deny_status 403 if {{ path /no }}\n\
-             \x20   http-request return status 404\n"
-        ),
-    )
-    .unwrap();
-    let mut proxy = Command::new(haproxy())
-        .args(["-db", "-f", config.to_str().unwrap()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", http)).is_err() {
-        assert!(started.elapsed() < Duration::from_secs(10), "haproxy did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let log = format!("log 127.0.0.1:{syslog} local0");
+    let mut proxy = common::haproxy::start(dir.path(), &log, http, Stdio::null());
     for (path, times) in [("/ok", 50), ("/no", 20), ("/other", 10)] {
         for _ in 0..times {
-            get(http, path);
+            common::haproxy::get(http, path);
         }
     }
     std::thread::sleep(Duration::from_secs(1));
