@@ -30,6 +30,8 @@ pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod convert;
+#[cfg(feature = "sql")]
+pub mod dashboard;
 pub mod dataset;
 pub mod follow;
 pub mod format;

@@ -9,6 +9,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args as ClapArgs;
 
 use super::{FormatArgs, PARTIAL_EXIT, catalogue, parse_threads, threads_or_all_cores};
+use crate::dashboard;
 use crate::parse::date::LocalZone;
 use crate::sink::AtomicFile;
 use crate::sql::output::OutputFormat;
@@ -60,7 +61,7 @@ pub struct SqlArgs {
 #[derive(Debug, ClapArgs)]
 pub struct ReportArgs {
     /// The report to run (see --list).
-    #[arg(value_name = "NAME", required_unless_present = "list")]
+    #[arg(value_name = "NAME", required_unless_present_any = ["list", "html"])]
     pub name: Option<String>,
     /// The inputs of the table `logs`.
     #[arg(value_name = "INPUT")]
@@ -68,9 +69,18 @@ pub struct ReportArgs {
     /// List the reports and what each answers.
     #[arg(long)]
     pub list: bool,
-    /// Print the report's SQL instead of running it.
+    /// Print the report's SQL instead of running it (with --html: every chart's).
     #[arg(long)]
     pub show_sql: bool,
+    /// Write a dashboard to this file instead: one self-contained HTML page of requests,
+    /// termination states, latency and errors over time, from the canned reports. All
+    /// the arguments are then inputs.
+    #[arg(long, value_name = "FILE.html", conflicts_with = "list")]
+    pub html: Option<PathBuf>,
+    /// The dashboard's time bucket [default: from the time span: a minute for hours, an
+    /// hour for days, a day for months].
+    #[arg(long, value_enum, requires = "html")]
+    pub bucket: Option<crate::dashboard::Bucket>,
     #[command(flatten)]
     pub query: QueryArgs,
 }
@@ -140,6 +150,9 @@ pub fn run_report(args: ReportArgs) -> Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
+    if let Some(path) = &args.html {
+        return write_dashboard(&args, path);
+    }
     let name = args.name.as_deref().unwrap_or_default();
     let Some(report) = Report::find(name) else {
         let names: Vec<&str> = REPORTS.iter().map(|r| r.name).collect();
@@ -154,6 +167,47 @@ pub fn run_report(args: ReportArgs) -> Result<ExitCode> {
     }
     let session = session(&args.query, &args.inputs)?;
     print_result(&session, report.sql, &args.query)
+}
+
+/// `report --html FILE INPUT...`: the dashboard, written atomically.
+fn write_dashboard(args: &ReportArgs, path: &Path) -> Result<ExitCode> {
+    let inputs: Vec<PathBuf> = args.name.iter().map(PathBuf::from).chain(args.inputs.iter().cloned()).collect();
+    if args.show_sql {
+        let bucket = args.bucket.unwrap_or(dashboard::Bucket::Hour);
+        for name in dashboard::PANELS {
+            let report = Report::find(name).expect("the panels are reports");
+            println!("-- {name}.sql\n{}", dashboard::panel_sql(report, bucket));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if inputs.is_empty() {
+        bail!("give the inputs of the table `logs` (Parquet, a dataset directory or log files)");
+    }
+    let session = session(&args.query, &inputs)?;
+    let names = inputs.iter().map(|p| p.display().to_string()).collect();
+    let raw = session.reads_raw_logs("logs");
+    let data = dashboard::gather(&session, names, args.query.timezone.clone(), args.bucket, raw)?;
+    let page = dashboard::html::render(&data);
+    let mut file = AtomicFile::create(path)?;
+    file.write_all(page.as_bytes())?;
+    file.commit()?;
+    if std::io::stderr().is_terminal() {
+        let shown = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        eprintln!(
+            "wrote {} ({} KB, {} rows, a bar per {}): open file://{} in a browser (xdg-open or open {})",
+            path.display(),
+            page.len().div_ceil(1024),
+            data.rows,
+            data.bucket,
+            shown.display(),
+            path.display()
+        );
+    }
+    let unread = session.unread_inputs();
+    for problem in &unread {
+        eprintln!("halake: error: {problem}");
+    }
+    Ok(if unread.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(PARTIAL_EXIT) })
 }
 
 fn print_result(session: &Sql, query: &str, args: &QueryArgs) -> Result<ExitCode> {

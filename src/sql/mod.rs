@@ -239,6 +239,11 @@ impl Sql {
         })
     }
 
+    /// Whether the table `name` is read from raw logs (parsed by each scan), not Parquet.
+    pub fn reads_raw_logs(&self, name: &str) -> bool {
+        self.counts.iter().any(|(table, _)| table == name)
+    }
+
     /// The raw log inputs the last statement could not read completely, and why.
     pub fn unread_inputs(&self) -> Vec<String> {
         self.counts.iter().flat_map(|(_, counts)| counts.unread()).collect()

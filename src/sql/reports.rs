@@ -34,6 +34,9 @@ reports![
     "client_aborts",
     "queues",
     "retries",
+    "requests_over_time",
+    "terminations_over_time",
+    "latency_over_time",
 ];
 
 impl Report {

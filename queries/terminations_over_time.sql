@@ -1,0 +1,22 @@
+-- How sessions ended, over time: per time bucket and termination code (the first two
+-- characters of the termination state), the sessions, the decoded cause and phase and
+-- what the code means. HTTP and TCP sessions alike. The bucket is an hour here;
+-- `report --html` sets it from the time span, or from --bucket.
+SELECT
+    bucket,
+    code,
+    sum(n) AS sessions,
+    termination_cause(code) AS cause,
+    termination_phase(code) AS phase,
+    termination_explain(code) AS meaning
+FROM (
+    SELECT
+        date_trunc('hour', coalesce(request_time, accept_time)) AS bucket,
+        substr(termination_state, 1, 2) AS code,
+        count(*) AS n
+    FROM logs
+    WHERE termination_state IS NOT NULL AND coalesce(request_time, accept_time) IS NOT NULL
+    GROUP BY 1, termination_state
+)
+GROUP BY 1, 2
+ORDER BY 1, 3 DESC, 2
