@@ -185,7 +185,9 @@ fn tcp_frames_bad_frames_idle_clients_and_a_flood_are_counted() {
     }
     // Stopped while the queue may still hold messages: they are written, not lost.
     std::thread::sleep(Duration::from_millis(300));
+    let peak = peak_rss_mib(&halake);
     let (_, counts) = stop(halake);
+    assert!(peak < RSS_LIMIT_MIB, "peak RSS {peak} MiB under the flood");
 
     let tcp_messages = 2 * lines.len() as u64;
     assert_eq!((counts.malformed, counts.refused, counts.idle), (2, 1, 3), "{counts:?}");
@@ -197,4 +199,56 @@ fn tcp_frames_bad_frames_idle_clients_and_a_flood_are_counted() {
     let rows: u64 =
         rows_per_status(&lake).iter().map(|row| row.rsplit(',').next().unwrap().parse::<u64>().unwrap()).sum();
     assert_eq!(rows, counts.rows);
+}
+
+/// The listener's peak resident memory so far (VmHWM), in MiB.
+fn peak_rss_mib(child: &Child) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).expect("VmHWM");
+    line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() / 1024
+}
+
+/// What the README promises: the listener stays under this whatever its clients do.
+const RSS_LIMIT_MIB: u64 = 200;
+
+#[test]
+fn thousands_of_idle_connections_meet_the_limit_and_memory_stays_bounded() {
+    // Enough descriptors for the clients, as far as the hard limit allows.
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) };
+    limit.rlim_cur = limit.rlim_max.min(8192);
+    unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) };
+    let clients = (limit.rlim_cur as usize).saturating_sub(200).min(3000);
+    assert!(clients >= 500, "only {clients} descriptors for clients");
+
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake/");
+    let port = free_port();
+    let halake =
+        listener(&lake, &[&format!("tcp://127.0.0.1:{port}"), "--max-connections", "100", "--idle-timeout", "60s"]);
+    // Each sends the start of a frame it never finishes, and stays.
+    let mut open = Vec::with_capacity(clients);
+    for _ in 0..clients {
+        let mut client = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let _ = client.write_all(b"1000 <134>Nov 23 20:36:02 host haproxy[1]: never finished");
+        open.push(client);
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    // A client within the limit still gets its messages through once others leave.
+    drop(open.drain(..200));
+    std::thread::sleep(Duration::from_millis(300));
+    let sample = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("data/httplog.rsyslog.log")).unwrap();
+    let mut late = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    late.write_all(&sample).unwrap();
+    drop(late);
+    std::thread::sleep(Duration::from_millis(500));
+    let peak = peak_rss_mib(&halake);
+    drop(open);
+    let (_, counts) = stop(halake);
+    assert!(peak < RSS_LIMIT_MIB, "peak RSS {peak} MiB with {clients} clients");
+    assert!(counts.refused >= (clients - 100) as u64, "{counts:?}");
+    let lines = sample.split(|&b| b == b'\n').filter(|l| !l.is_empty()).count() as u64;
+    assert_eq!(counts.rows + counts.dropped, counts.received, "{counts:?}");
+    assert_eq!(counts.received, lines, "the late client's lines, and only them: {counts:?}");
+    eprintln!("{clients} idle clients: peak RSS {peak} MiB, {counts:?}");
 }
