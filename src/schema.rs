@@ -93,7 +93,7 @@ use ColumnKind::*;
 core_columns! {
     SourceFile => "source_file", Dictionary, "path of the log file the row was read from";
     SourceLine => "source_line", UInt64, "1-based line number in that file";
-    LogFormat => "log_format", Dictionary, "format that parsed the line: httplog, httpslog, tcplog, httplog_clf, tcplog_clf, connect, connection_error, or custom:<frontend>";
+    LogFormat => "log_format", Dictionary, "format that parsed the line: httplog, httpslog, tcplog, httplog_clf, tcplog_clf, connect, connection_error, json or cbor (HAProxy 3.x lines of no known format), or custom:<frontend>";
     SyslogTime => "syslog_time", TimestampMicros, "syslog header time: when the line was emitted, not when the session started";
     SyslogHost => "syslog_host", Dictionary, "syslog header hostname";
     SyslogTag => "syslog_tag", Dictionary, "syslog header tag (program name, normally haproxy)";
