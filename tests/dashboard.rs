@@ -74,8 +74,9 @@ fn the_page_holds_the_canned_reports_numbers() {
             .as_array()
             .unwrap()
             .iter()
-            .find(|r| r["status"] == 0)
-            .map_or(0, |r| sum(&Value::Array(vec![r.clone()]), "requests"));
+            .filter(|r| r["status"] == 0)
+            .map(|r| r["requests"].as_u64().unwrap())
+            .sum::<u64>();
         assert_eq!(requests, sum(&statuses, "requests") - errors);
         let query = "SELECT count(*) AS sessions FROM logs WHERE backend IS NOT NULL";
         let output = halake(&["sql", query, input.to_str().unwrap(), "--format", "json"]);

@@ -398,13 +398,7 @@ impl<'c> LineParser<'c> {
             self.row.clear();
             let read = plan.read(&self.decoded, &mut self.row, &mut self.zone, self.needs);
             let read = read.and_then(|fit| {
-                let frontend = self.row.get(Col::Frontend.index()).bytes(&self.decoded.line).unwrap_or_default();
-                let configured_frontends = &catalogue.configured_frontends;
-                let fits = if plan.frontends.is_empty() {
-                    !configured_frontends.contains(frontend)
-                } else {
-                    plan.frontends.iter().any(|f| f.as_bytes() == frontend)
-                };
+                let fits = self.frontend_fits(&plan.frontends, &self.decoded.line);
                 match fit {
                     _ if !fits => Err(structured::MemberMismatch {
                         member: usize::MAX,
@@ -453,16 +447,21 @@ impl<'c> LineParser<'c> {
         if configured.is_empty() || plan.any_frontend || !plan.reads_frontend() {
             return Ok(());
         }
-        let frontend = self.row.get(Col::Frontend.index()).bytes(line).unwrap_or_default();
-        let fits = if plan.frontends.is_empty() {
-            !configured.contains(frontend)
-        } else {
-            plan.frontends.iter().any(|f| f.as_bytes() == frontend)
-        };
-        if fits {
+        if self.frontend_fits(&plan.frontends, line) {
             Ok(())
         } else {
             Err(Mismatch { step: 0, offset: 0, reason: "frontend logs with another format", label: "" })
+        }
+    }
+
+    /// Whether the row's frontend may be read by a format given to `frontends` (none:
+    /// any frontend the configuration gives no format). `line`: what the row points into.
+    fn frontend_fits(&self, frontends: &[String], line: &[u8]) -> bool {
+        let frontend = self.row.get(Col::Frontend.index()).bytes(line).unwrap_or_default();
+        if frontends.is_empty() {
+            !self.catalogue.configured_frontends.contains(frontend)
+        } else {
+            frontends.iter().any(|f| f.as_bytes() == frontend)
         }
     }
 
