@@ -6,7 +6,7 @@ mod common;
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -50,6 +50,11 @@ fn verified(lake: &Path) {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stdout));
 }
 
+/// The followed log, its name after a rotation, the lake, and a copy of every line written.
+fn rotation_paths(dir: &Path) -> (PathBuf, PathBuf, PathBuf, PathBuf) {
+    (dir.join("live.log"), dir.join("live.log.1"), dir.join("lake/"), dir.join("all.log"))
+}
+
 /// Lines of a generated log, in pieces of 1 to 80 lines.
 fn pieces(dir: &Path, size: &str, seed: &str) -> Vec<Vec<u8>> {
     let source = dir.join("source.log");
@@ -71,12 +76,7 @@ fn pieces(dir: &Path, size: &str, seed: &str) -> Vec<Vec<u8>> {
 #[test]
 fn every_line_lands_once_through_sigkills_and_a_rotation() {
     let dir = tempfile::tempdir().unwrap();
-    let (log, rotated, lake, written) = (
-        dir.path().join("live.log"),
-        dir.path().join("live.log.1"),
-        dir.path().join("lake/"),
-        dir.path().join("all.log"),
-    );
+    let (log, rotated, lake, written) = rotation_paths(dir.path());
     let pieces = pieces(dir.path(), "12MB", "11");
     assert!(pieces.len() > 1000);
     let mut random = fastrand::Rng::with_seed(7);
@@ -212,5 +212,62 @@ fn a_live_haproxy_writing_its_log_to_a_file_is_followed_line_for_line() {
     assert_eq!(fs::read_to_string(&log).unwrap().lines().count(), 70, "a line per request");
     assert_eq!(per_status(&log), expected, "the file itself");
     assert_eq!(per_status(&lake), expected);
+    verified(&lake);
+}
+
+/// The log renamed away while its writer still appends to it, and a FIFO, then a
+/// directory, put where it was before a regular file comes back: the follower names what
+/// it cannot follow without opening it (a FIFO would block it), keeps reading the renamed
+/// file by its inode, and takes the new file from its start.
+#[test]
+fn a_log_replaced_by_a_fifo_then_a_directory_loses_nothing_and_blocks_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, rotated, lake, written) = rotation_paths(dir.path());
+    let pieces = pieces(dir.path(), "1MB", "5");
+    let thirds: Vec<&[Vec<u8>]> = pieces.chunks(pieces.len().div_ceil(3)).collect();
+    let write = |path: &Path, part: &[Vec<u8>]| {
+        for piece in part {
+            append(path, piece);
+            append(&written, piece);
+        }
+    };
+    write(&log, thirds[0]);
+    let mut child = follower(&log, &lake, &["--roll", "150ms"]);
+    let caught_up = |expected: &[String]| {
+        let started = Instant::now();
+        while !lake.join("_halake_manifest.follow.json").exists() || counts(&lake) != expected {
+            let said = fs::read_to_string(dir.path().join("follower.err")).unwrap_or_default();
+            assert!(started.elapsed() < Duration::from_secs(30), "the lake never caught up: {said}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    caught_up(&counts(&written));
+    fs::rename(&log, &rotated).unwrap();
+    let fifo = std::ffi::CString::new(log.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+    // The writer has not reopened yet: it still appends to the renamed file.
+    write(&rotated, thirds[1]);
+    let errors = dir.path().join("follower.err");
+    let said = |what: &str| fs::read_to_string(&errors).unwrap_or_default().contains(what);
+    let started = Instant::now();
+    while !said("live.log is not a regular file") {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no word of the FIFO: {}",
+            fs::read_to_string(&errors).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    fs::remove_file(&log).unwrap();
+    fs::create_dir(&log).unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    fs::remove_dir(&log).unwrap();
+    write(&log, thirds[2]);
+    let expected = counts(&written);
+    caught_up(&expected);
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    assert!(child.wait().unwrap().success());
+    assert_eq!(counts(&lake), expected);
+    assert!(total(&expected) > 2_000, "{expected:?}");
     verified(&lake);
 }
