@@ -39,6 +39,9 @@ pub enum InputError {
     Read { path: String, source: io::Error },
     #[error("{path}: {kind} data is corrupt or truncated after byte {offset} of the decompressed text: {source}")]
     Decompress { path: String, kind: &'static str, offset: u64, source: io::Error },
+    /// Object storage that could not be listed or read: the store's error names the URL.
+    #[error("{0}")]
+    Store(#[from] crate::store::StoreError),
 }
 
 /// Files as given; directories by their regular files, recursively, in name order
@@ -76,8 +79,7 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<InputPath>, InputError> {
 fn expand_remote(target: &str, out: &mut Vec<InputPath>) -> Result<(), InputError> {
     #[cfg(feature = "object-store")]
     {
-        let objects = crate::store::remote::objects(target)
-            .map_err(|e| InputError::Read { path: target.to_string(), source: io::Error::other(e.to_string()) })?;
+        let objects = crate::store::remote::objects(target)?;
         out.extend(objects.into_iter().map(|object| InputPath::Remote(object.url)));
         Ok(())
     }
@@ -329,8 +331,7 @@ impl Opened {
 
 #[cfg(feature = "object-store")]
 fn remote_reader(url: &str) -> Result<(Box<dyn Read + Send>, i64), InputError> {
-    let (reader, info) = crate::store::remote::open_reader(url)
-        .map_err(|e| InputError::Read { path: url.to_string(), source: io::Error::other(e.to_string()) })?;
+    let (reader, info) = crate::store::remote::open_reader(url)?;
     Ok((Box::new(reader), info.modified_ms))
 }
 

@@ -9,6 +9,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use common::faults::{Fault, FaultyProxy};
 use common::s3::S3Server;
 
 /// The shipped sample, and a server with a bucket `logs`.
@@ -106,9 +107,7 @@ fn single_files_and_raw_logs_go_both_ways() {
     assert_eq!(count("s3://logs/sample.parquet"), converted);
 
     // Raw logs in the bucket: queried and converted as they download.
-    let upload = "import os\nfor name in os.listdir(sys.argv[1]): \
-                  s3.upload_file(os.path.join(sys.argv[1], name), 'logs', 'raw/' + name)";
-    server.boto3(upload, &[data]);
+    upload_raw(&server, data);
     assert_eq!(count("s3://logs/raw/"), converted);
     let from_bucket = succeeded(&server.halake(&["convert", "s3://logs/raw/", "-o", "s3://logs/from-raw/"]));
     assert_eq!(rows(&from_bucket), converted);
@@ -200,4 +199,104 @@ fn a_server_lost_mid_upload_fails_the_run_cleanly_and_a_rerun_completes() {
     let count =
         succeeded(&server.halake(&["sql", "SELECT count(*) AS n FROM logs", "s3://logs/lake/", "--format", "csv"]));
     assert_eq!(count.trim(), format!("n\n{converted}"));
+}
+
+/// The same report through the proxy and straight from the server.
+fn same_report(server: &S3Server, proxy: &FaultyProxy, report: &str, target: &str) {
+    let direct = succeeded(&server.halake(&["report", report, target, "--format", "csv"]));
+    let through = succeeded(
+        &server.halake_with(&["report", report, target, "--format", "csv"], &[("AWS_ENDPOINT_URL", &proxy.endpoint())]),
+    );
+    assert_eq!(through, direct, "{report} over {target}");
+}
+
+#[test]
+fn throttling_is_retried_with_backoff_and_every_row_lands_once() {
+    let (data, server) = sample_and_server();
+    let data = data.as_str();
+    upload_raw(&server, data);
+    let proxy = FaultyProxy::start(server.port, Fault::SlowDownEvery(3));
+    let endpoint = proxy.endpoint();
+    let through = [("AWS_ENDPOINT_URL", endpoint.as_str())];
+    // Up (a dataset from local files) and down (raw logs from the bucket), a third of the
+    // requests throttled.
+    let up = succeeded(&server.halake_with(&["convert", data, "-o", "s3://logs/lake/"], &through));
+    let down = succeeded(&server.halake_with(&["convert", "s3://logs/raw/", "-o", "s3://logs/from-raw/"], &through));
+    let (requests, throttled) = proxy.counts();
+    assert!(throttled >= 3 && throttled * 3 <= requests + 2, "{throttled} of {requests} throttled");
+    let direct = succeeded(&server.halake(&["convert", data, "-o", "s3://logs/direct/"]));
+    assert_eq!(rows(&up), rows(&direct));
+    assert_eq!(rows(&down), rows(&direct));
+    for report in ["termination_codes", "status_codes"] {
+        same_report(&server, &proxy, report, "s3://logs/lake/");
+        same_report(&server, &proxy, report, "s3://logs/from-raw/");
+        same_report(&server, &proxy, report, "s3://logs/raw/");
+        let lake = succeeded(&server.halake(&["report", report, "s3://logs/lake/"]));
+        assert_eq!(lake, succeeded(&server.halake(&["report", report, "s3://logs/direct/"])));
+    }
+    // Re-runs through the throttling proxy find everything done, and write nothing.
+    let keys = server.keys("logs");
+    let again = succeeded(&server.halake_with(&["convert", data, "-o", "s3://logs/lake/"], &through));
+    assert!(again.contains("skipped 4 input(s)"), "{again}");
+    assert_eq!(server.keys("logs"), keys);
+}
+
+#[test]
+fn a_server_that_only_throttles_is_one_clear_line_and_nothing_is_counted_done() {
+    let (data, server) = sample_and_server();
+    let proxy = FaultyProxy::start(server.port, Fault::SlowDownEvery(1));
+    let started = Instant::now();
+    let failed =
+        server.halake_with(&["convert", &data, "-o", "s3://logs/lake/"], &[("AWS_ENDPOINT_URL", &proxy.endpoint())]);
+    assert_eq!(failed.status.code(), Some(2), "{}", stderr(&failed));
+    let message = stderr(&failed);
+    assert_eq!(message.lines().count(), 1, "{message}");
+    assert!(message.contains("s3://logs/lake/") && message.contains("SlowDown"), "{message}");
+    // Retried with backoff (five times, then given up), not forever.
+    let (requests, throttled) = proxy.counts();
+    assert_eq!(requests, throttled);
+    assert!((6..=12).contains(&requests), "{requests} requests");
+    assert!(started.elapsed() < Duration::from_secs(60), "gave up after {:?}", started.elapsed());
+    assert_eq!(server.keys("logs"), Vec::<String>::new());
+}
+
+#[test]
+fn bodies_cut_short_are_read_again_or_fail_cleanly_and_never_lose_or_double_a_row() {
+    let (data, server) = sample_and_server();
+    let data = data.as_str();
+    upload_raw(&server, data);
+    let direct = rows(&succeeded(&server.halake(&["convert", data, "-o", "s3://logs/lake/"])));
+    // An object's body cut short is read again from where it stopped.
+    let proxy = FaultyProxy::start(server.port, Fault::CutObjectsEvery(2));
+    let endpoint = proxy.endpoint();
+    let through = [("AWS_ENDPOINT_URL", endpoint.as_str())];
+    let converted =
+        succeeded(&server.halake_with(&["convert", "s3://logs/raw/", "-o", "s3://logs/from-raw/"], &through));
+    assert_eq!(rows(&converted), direct);
+    for report in ["termination_codes", "status_codes"] {
+        same_report(&server, &proxy, report, "s3://logs/lake/");
+        same_report(&server, &proxy, report, "s3://logs/raw/");
+    }
+    let (requests, cut) = proxy.counts();
+    assert!(cut >= 10, "{cut} of {requests} cut");
+
+    // A listing cut short is not retried by the S3 client: one clear line, status 2, and
+    // nothing a re-run would count as done.
+    let proxy = FaultyProxy::start(server.port, Fault::CutListingsEvery(1));
+    let endpoint = proxy.endpoint();
+    let failed = server
+        .halake_with(&["convert", "s3://logs/raw/", "-o", "s3://logs/again/"], &[("AWS_ENDPOINT_URL", &endpoint)]);
+    assert_eq!(failed.status.code(), Some(2), "{}", stderr(&failed));
+    let message = stderr(&failed);
+    assert_eq!(message.lines().count(), 1, "{message}");
+    assert!(message.contains("s3://logs/") && message.contains("list response body"), "{message}");
+    assert!(!server.keys("logs").iter().any(|k| k.starts_with("again/")), "{:?}", server.keys("logs"));
+    let rerun = succeeded(&server.halake(&["convert", "s3://logs/raw/", "-o", "s3://logs/again/"]));
+    assert_eq!(rows(&rerun), direct);
+}
+
+fn upload_raw(server: &S3Server, data: &str) {
+    let upload = "import os\nfor name in os.listdir(sys.argv[1]): \
+                  s3.upload_file(os.path.join(sys.argv[1], name), 'logs', 'raw/' + name)";
+    server.boto3(upload, &[data]);
 }

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: run the real binary, read its Parquet back.
 #![allow(dead_code)]
 
+pub mod faults;
 pub mod haproxy;
 pub mod s3;
 
