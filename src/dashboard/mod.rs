@@ -102,7 +102,9 @@ const SPAN_SQL: &str = "SELECT count(*) AS rows, \
     FROM logs";
 
 /// Runs the page's reports over the session's `logs`. `raw_logs`: the inputs are log
-/// files, whose event and reject lines the scans count.
+/// files, whose event and reject lines the scans count. Those are parsed once for all the
+/// reports ([`Sql::run_together`]), the bucket chosen from the ends of the files unless
+/// they are streams, which are scanned for their span first.
 pub fn gather(
     session: &Sql,
     inputs: Vec<String>,
@@ -110,23 +112,37 @@ pub fn gather(
     bucket: Option<Bucket>,
     raw_logs: bool,
 ) -> Result<Dashboard, SqlError> {
-    let span = rows_of(&session.run(SPAN_SQL)?)?;
+    let reports: Vec<&'static Report> =
+        PANELS.iter().map(|name| Report::find(name).expect("the panels are reports")).collect();
+    let (span, bucket, rows) = if raw_logs {
+        let estimate = || session.log_time_bounds("logs").map(|(first, last)| last - first);
+        let bucket = match bucket.or_else(|| estimate().map(|span| Bucket::for_span(Some(span)))) {
+            Some(bucket) => bucket,
+            None => Bucket::for_span(span_ms(&rows_of(&session.run(SPAN_SQL)?)?)),
+        };
+        let texts: Vec<String> =
+            std::iter::once(SPAN_SQL.to_string()).chain(reports.iter().map(|r| panel_sql(r, bucket))).collect();
+        let mut results = session.run_together(&texts)?.into_iter();
+        let span = rows_of(&results.next().expect("the span's result"))?;
+        let rows = results.map(|result| rows_of(&result)).collect::<Result<Vec<_>, _>>()?;
+        (span, bucket, rows)
+    } else {
+        let span = rows_of(&session.run(SPAN_SQL)?)?;
+        let bucket = bucket.unwrap_or_else(|| Bucket::for_span(span_ms(&span)));
+        let rows = reports
+            .iter()
+            .map(|report| rows_of(&session.run(&panel_sql(report, bucket))?))
+            .collect::<Result<Vec<_>, _>>()?;
+        (span, bucket, rows)
+    };
+    let panels = reports
+        .into_iter()
+        .zip(rows)
+        .map(|(report, rows)| Panel { report, sql: panel_sql(report, bucket), rows })
+        .collect();
     let skipped = session.skipped_lines();
     let first = span.first().cloned().unwrap_or_default();
     let text = |key: &str| first.get(key).and_then(Json::as_str).map(str::to_string);
-    let (first_seen, last_seen) = (text("first_seen"), text("last_seen"));
-    let span_ms = match (&first_seen, &last_seen) {
-        (Some(a), Some(b)) => html::instant_ms(b).zip(html::instant_ms(a)).map(|(b, a)| b - a),
-        _ => None,
-    };
-    let bucket = bucket.unwrap_or_else(|| Bucket::for_span(span_ms));
-    let mut panels = Vec::new();
-    for name in PANELS {
-        let report = Report::find(name).expect("the panels are reports");
-        let sql = panel_sql(report, bucket);
-        let rows = rows_of(&session.run(&sql)?)?;
-        panels.push(Panel { report, sql, rows });
-    }
     let (events, rejects) = if raw_logs {
         let sum = |pick: fn(&(String, u64, u64)) -> u64| skipped.iter().map(pick).sum::<u64>();
         (Some(sum(|s| s.1)), Some(sum(|s| s.2)))
@@ -138,12 +154,19 @@ pub fn gather(
         timezone,
         bucket,
         rows: first.get("rows").and_then(Json::as_u64).unwrap_or(0),
-        first_seen,
-        last_seen,
+        first_seen: text("first_seen"),
+        last_seen: text("last_seen"),
         events,
         rejects,
         panels,
     })
+}
+
+/// The span of the rows SPAN_SQL returned, in ms.
+fn span_ms(span: &[serde_json::Map<String, Json>]) -> Option<i64> {
+    let first = span.first()?;
+    let instant = |key: &str| first.get(key).and_then(Json::as_str).and_then(html::instant_ms);
+    Some(instant("last_seen")? - instant("first_seen")?)
 }
 
 /// A result as JSON objects, exactly as `--format json` prints it.

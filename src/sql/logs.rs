@@ -12,6 +12,8 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use arrow::array::TimestampMillisecondArray;
+use arrow::compute::{max, min};
 use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
 use datafusion::catalog::{Session, TableProvider};
@@ -169,6 +171,59 @@ impl TableProvider for LogTable {
 }
 
 impl LogTable {
+    /// Parses partition `part` of `count` into the columns `projection`, handing each
+    /// batch to `send` (false: nobody listens any more), as one scan: the shared scan of
+    /// several queries ([`super::shared`]).
+    pub(super) fn scan_into(
+        &self,
+        projection: Vec<usize>,
+        part: usize,
+        count: usize,
+        send: impl FnMut(arrow::record_batch::RecordBatch) -> bool,
+    ) -> Result<()> {
+        let skip = vec![false; self.shared.inputs.len()];
+        scan_partition(&self.shared, projection, &skip, part, count, send)
+    }
+
+    /// The earliest and latest time (request, or accept for TCP) among the first and the
+    /// last chunk of every input, in ms: about the span of the whole, for logs written
+    /// in order, at the cost of two chunks per file. None when an input is a stream
+    /// (compressed, standard input, an object), whose end is only known once it is read.
+    pub fn time_bounds(&self) -> Option<(i64, i64)> {
+        let columns = vec![Col::AcceptTime.index(), Col::RequestTime.index()];
+        let context = ParseContext {
+            catalogue: &self.shared.catalogue,
+            zone: self.shared.zone.clone(),
+            keep_events: false,
+            projection: Some(columns),
+        };
+        let mut bounds: Option<(i64, i64)> = None;
+        for (index, input) in self.shared.inputs.iter().enumerate() {
+            let opened = Opened::open(input).ok()?;
+            if !opened.is_mapped() {
+                return None;
+            }
+            let reference_ms = opened.modified_ms;
+            let mut chunks = opened.chunks(self.shared.chunk_size).filter_map(std::result::Result::ok);
+            let first = chunks.next();
+            let last = chunks.last();
+            for bytes in first.into_iter().chain(last) {
+                let source = self.shared.names[index];
+                let job = ChunkJob { sequence: 0, source, input: index, first_line: 1, reference_ms, bytes };
+                let Ok(result) = parse_chunk(&job, &context) else { continue };
+                for batch in &result.traffic {
+                    for column in batch.columns() {
+                        let Some(times) = column.as_any().downcast_ref::<TimestampMillisecondArray>() else { continue };
+                        if let (Some(low), Some(high)) = (min(times), max(times)) {
+                            bounds = Some(bounds.map_or((low, high), |(a, b)| (a.min(low), b.max(high))));
+                        }
+                    }
+                }
+            }
+        }
+        bounds
+    }
+
     /// About how many lines the inputs hold, from their sizes; None when one is a pipe.
     fn estimated_rows(&self, skip: &[bool]) -> Option<usize> {
         let mut bytes = 0u64;

@@ -5,11 +5,13 @@
 //! - [`functions`]: SQL functions (status classes, termination states explained).
 //! - [`output`]: results as an aligned table, CSV, JSON or Parquet.
 //! - [`reports`]: the canned reports of `queries/`.
+//! - [`shared`]: one parse of raw logs feeding several queries at once.
 
 pub mod functions;
 pub mod logs;
 pub mod output;
 pub mod reports;
+pub mod shared;
 
 use std::fs::File;
 use std::io::Read;
@@ -30,6 +32,7 @@ use crate::parse::Catalogue;
 use crate::parse::date::LocalZone;
 use crate::store;
 use logs::{LogTable, ScanCounts};
+use shared::SharedLogs;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SqlError {
@@ -72,6 +75,8 @@ pub struct Sql {
     runtime: tokio::runtime::Runtime,
     settings: LogSettings,
     counts: Vec<(String, Arc<ScanCounts>)>,
+    /// The raw-log tables, by name.
+    log_tables: Vec<(String, Arc<LogTable>)>,
     /// The scheduler the queries run on, if not here.
     cluster: Option<String>,
 }
@@ -118,7 +123,14 @@ impl Sql {
             Some(url) => return Err(SqlError::Usage(format!("{url}: this build has no cluster support"))),
         };
         functions::register(&context);
-        Ok(Sql { context, runtime, settings, counts: Vec::new(), cluster: cluster.map(str::to_string) })
+        Ok(Sql {
+            context,
+            runtime,
+            settings,
+            counts: Vec::new(),
+            log_tables: Vec::new(),
+            cluster: cluster.map(str::to_string),
+        })
     }
 
     /// Registers `paths` as the table `name`: Parquet files or dataset directories, or
@@ -149,9 +161,11 @@ impl Sql {
         }
         let counts = Arc::new(ScanCounts::default());
         let settings = self.settings.clone();
-        let table = LogTable::new(inputs, settings.catalogue, settings.zone, settings.chunk_size, counts.clone());
-        self.context.register_table(name, Arc::new(table))?;
+        let table =
+            Arc::new(LogTable::new(inputs, settings.catalogue, settings.zone, settings.chunk_size, counts.clone()));
+        self.context.register_table(name, table.clone())?;
         self.counts.push((name.to_string(), counts));
+        self.log_tables.push((name.to_string(), table));
         Ok(TableKind::Logs)
     }
 
@@ -237,6 +251,67 @@ impl Sql {
             }
             Ok(last.expect("at least one statement"))
         })
+    }
+
+    /// Runs single-statement queries at once, each raw-log table parsed once for all of
+    /// them ([`shared`]); Parquet tables are read by each as usual. The results are in
+    /// the order of `texts`.
+    pub fn run_together(&self, texts: &[String]) -> Result<Vec<QueryResult>, SqlError> {
+        for (_, counts) in &self.counts {
+            counts.reset();
+        }
+        let partitions = self.context.state().config().target_partitions();
+        let shared: Vec<Arc<SharedLogs>> =
+            self.log_tables.iter().map(|(_, table)| Arc::new(SharedLogs::new(table.clone(), partitions))).collect();
+        for ((name, _), feed) in self.log_tables.iter().zip(&shared) {
+            self.context.deregister_table(name.as_str())?;
+            self.context.register_table(name.as_str(), feed.clone())?;
+        }
+        let results = self.runtime.block_on(async {
+            let state = self.context.state();
+            let mut plans = Vec::new();
+            for text in texts {
+                let mut statements = DFParser::parse_sql(text)?;
+                let (Some(statement), None) = (statements.pop_front(), statements.front()) else {
+                    return Err(SqlError::Usage("queries run together are one statement each".into()));
+                };
+                let plan = state.statement_to_plan(statement).await?;
+                let frame = self.context.execute_logical_plan(plan).await?;
+                let schema = Arc::new(frame.schema().as_arrow().clone());
+                plans.push((schema, frame.create_physical_plan().await?));
+            }
+            let parses: Vec<_> = shared.iter().flat_map(|feed| feed.start()).collect();
+            let task = self.context.task_ctx();
+            let running: Vec<_> = plans
+                .into_iter()
+                .map(|(schema, plan)| {
+                    let task = task.clone();
+                    tokio::spawn(
+                        async move { datafusion::physical_plan::collect(plan, task).await.map(|b| (schema, b)) },
+                    )
+                })
+                .collect();
+            let mut results = Vec::new();
+            for query in running {
+                let (schema, batches) = query.await.map_err(|e| SqlError::Usage(format!("a query stopped: {e}")))??;
+                results.push(QueryResult { schema, batches });
+            }
+            for parse in parses {
+                parse.await.map_err(|e| SqlError::Usage(format!("a shared scan stopped: {e}")))?;
+            }
+            Ok(results)
+        });
+        for (name, table) in &self.log_tables {
+            self.context.deregister_table(name.as_str())?;
+            self.context.register_table(name.as_str(), table.clone())?;
+        }
+        results
+    }
+
+    /// About the time span of the raw-log table `name`, from the ends of its files
+    /// ([`LogTable::time_bounds`]), in ms.
+    pub fn log_time_bounds(&self, name: &str) -> Option<(i64, i64)> {
+        self.log_tables.iter().find(|(table, _)| table == name).and_then(|(_, table)| table.time_bounds())
     }
 
     /// Whether the table `name` is read from raw logs (parsed by each scan), not Parquet.
