@@ -161,3 +161,52 @@ impl PartitionStream for Fed {
         Box::pin(RecordBatchStreamAdapter::new(schema, stream))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use arrow::util::pretty::pretty_format_batches;
+
+    use crate::parse::Catalogue;
+    use crate::parse::date::LocalZone;
+    use crate::sql::{LogSettings, Sql};
+
+    #[test]
+    fn queries_run_together_answer_as_each_run_alone_and_count_each_line_once() {
+        // Small chunks: many batches through the queues, from both partitions.
+        let settings =
+            LogSettings { catalogue: Catalogue::standard(), zone: LocalZone::new("UTC").unwrap(), chunk_size: 4096 };
+        let mut session = Sql::new(2, settings).unwrap();
+        session.register("logs", &[Path::new(env!("CARGO_MANIFEST_DIR")).join("data")]).unwrap();
+        let texts: Vec<String> = [
+            "SELECT status, count(*) AS n FROM logs GROUP BY 1 ORDER BY 1",
+            "SELECT termination_state, backend, sum(bytes_to_client) AS b FROM logs GROUP BY 1, 2 ORDER BY 1, 2",
+            "SELECT count(*) AS n FROM logs",
+            // Stops after its first rows: its queues close, the others are still fed.
+            "SELECT client_ip FROM logs LIMIT 1",
+            "SELECT a.n + b.n AS twice FROM (SELECT count(*) AS n FROM logs) a CROSS JOIN (SELECT count(*) AS n FROM logs) b",
+        ]
+        .map(str::to_string)
+        .to_vec();
+        let together = session.run_together(&texts).unwrap();
+        let lines_skipped = session.skipped_lines();
+        assert!(!lines_skipped.is_empty(), "data/ has event lines");
+        for (text, result) in texts.iter().zip(&together) {
+            let alone = session.run(text).unwrap();
+            if text.contains("LIMIT") {
+                assert_eq!(result.rows(), 1);
+                continue;
+            }
+            assert!(result.rows() > 0, "{text}");
+            let shown = |batches| pretty_format_batches(batches).unwrap().to_string();
+            assert_eq!(shown(&result.batches), shown(&alone.batches), "{text}");
+        }
+        // One parse for all of them: the lines that are not rows were counted once, as by
+        // one query alone.
+        session.run("SELECT count(*) FROM logs").unwrap();
+        assert_eq!(lines_skipped, session.skipped_lines());
+        // The table is itself again afterwards.
+        assert!(session.run("SELECT count(*) FROM logs WHERE status = 200").is_ok());
+    }
+}
