@@ -215,7 +215,7 @@ fn throttling_is_retried_with_backoff_and_every_row_lands_once() {
     let (data, server) = sample_and_server();
     let data = data.as_str();
     upload_raw(&server, data);
-    let proxy = FaultyProxy::start(server.port, Fault::SlowDownEvery(3));
+    let proxy = FaultyProxy::start(server.port, Fault::SlowDown(3));
     let endpoint = proxy.endpoint();
     let through = [("AWS_ENDPOINT_URL", endpoint.as_str())];
     // Up (a dataset from local files) and down (raw logs from the bucket), a third of the
@@ -244,7 +244,7 @@ fn throttling_is_retried_with_backoff_and_every_row_lands_once() {
 #[test]
 fn a_server_that_only_throttles_is_one_clear_line_and_nothing_is_counted_done() {
     let (data, server) = sample_and_server();
-    let proxy = FaultyProxy::start(server.port, Fault::SlowDownEvery(1));
+    let proxy = FaultyProxy::start(server.port, Fault::SlowDown(1));
     let started = Instant::now();
     let failed =
         server.halake_with(&["convert", &data, "-o", "s3://logs/lake/"], &[("AWS_ENDPOINT_URL", &proxy.endpoint())]);
@@ -267,7 +267,7 @@ fn bodies_cut_short_are_read_again_or_fail_cleanly_and_never_lose_or_double_a_ro
     upload_raw(&server, data);
     let direct = rows(&succeeded(&server.halake(&["convert", data, "-o", "s3://logs/lake/"])));
     // An object's body cut short is read again from where it stopped.
-    let proxy = FaultyProxy::start(server.port, Fault::CutObjectsEvery(2));
+    let proxy = FaultyProxy::start(server.port, Fault::CutObjects(2));
     let endpoint = proxy.endpoint();
     let through = [("AWS_ENDPOINT_URL", endpoint.as_str())];
     let converted =
@@ -282,7 +282,7 @@ fn bodies_cut_short_are_read_again_or_fail_cleanly_and_never_lose_or_double_a_ro
 
     // A listing cut short is not retried by the S3 client: one clear line, status 2, and
     // nothing a re-run would count as done.
-    let proxy = FaultyProxy::start(server.port, Fault::CutListingsEvery(1));
+    let proxy = FaultyProxy::start(server.port, Fault::CutListings(1));
     let endpoint = proxy.endpoint();
     let failed = server
         .halake_with(&["convert", "s3://logs/raw/", "-o", "s3://logs/again/"], &[("AWS_ENDPOINT_URL", &endpoint)]);

@@ -11,13 +11,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 
 #[derive(Debug, Clone, Copy)]
+/// Each fault strikes every n-th request of its kind.
 pub enum Fault {
     /// Every n-th request is answered 503 SlowDown.
-    SlowDownEvery(u64),
+    SlowDown(u64),
     /// Every n-th GET of an object gets half of its body.
-    CutObjectsEvery(u64),
+    CutObjects(u64),
     /// Every n-th listing (a GET with `list-type=`) gets half of its body.
-    CutListingsEvery(u64),
+    CutListings(u64),
 }
 
 pub struct FaultyProxy {
@@ -85,8 +86,8 @@ fn serve(
     reader.read_exact(&mut body)?;
     let number = requests.fetch_add(1, Ordering::Relaxed) + 1;
     let mut client = client;
-    if let Fault::SlowDownEvery(n) = fault
-        && number % n == 0
+    if let Fault::SlowDown(n) = fault
+        && number.is_multiple_of(n)
     {
         faults.fetch_add(1, Ordering::Relaxed);
         write!(
@@ -105,14 +106,14 @@ fn serve(
     let (answer_head, answer_body) = answer.split_at(split);
     let listing = head.lines().next().unwrap_or("").contains("list-type=");
     let cut_every = match fault {
-        Fault::CutObjectsEvery(n) if !listing => Some(n),
-        Fault::CutListingsEvery(n) if listing => Some(n),
+        Fault::CutObjects(n) if !listing => Some(n),
+        Fault::CutListings(n) if listing => Some(n),
         _ => None,
     };
     if let Some(n) = cut_every
         && head.starts_with("GET ")
         && answer_body.len() > 1
-        && (gets.fetch_add(1, Ordering::Relaxed) + 1) % n == 0
+        && (gets.fetch_add(1, Ordering::Relaxed) + 1).is_multiple_of(n)
     {
         faults.fetch_add(1, Ordering::Relaxed);
         client.write_all(answer_head)?;
