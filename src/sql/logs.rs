@@ -147,10 +147,7 @@ impl TableProvider for LogTable {
             None => vec![false; self.shared.inputs.len()],
         };
         let skip: Arc<[bool]> = skip.into();
-        let projection: Vec<usize> = match projection {
-            Some(columns) => columns.clone(),
-            None => (0..self.schema.fields().len()).collect(),
-        };
+        let projection = scanned_columns(projection, &self.schema);
         let projected = Arc::new(self.schema.project(&projection)?);
         let count = state.config().target_partitions().max(1);
         let partitions: Vec<Arc<dyn PartitionStream>> = (0..count)
@@ -259,6 +256,14 @@ impl LogTable {
                 InputPath::Stdin | InputPath::Remote(_) => false,
             })
             .collect()
+    }
+}
+
+/// The columns a scan asked for, all of them when it named none.
+pub(super) fn scanned_columns(projection: Option<&Vec<usize>>, schema: &SchemaRef) -> Vec<usize> {
+    match projection {
+        Some(columns) => columns.clone(),
+        None => (0..schema.fields().len()).collect(),
     }
 }
 

@@ -23,7 +23,7 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
 use tokio::sync::mpsc;
 
-use super::logs::LogTable;
+use super::logs::{LogTable, scanned_columns};
 
 /// Batches waiting per consumer and partition.
 const QUEUED_BATCHES: usize = 2;
@@ -120,10 +120,7 @@ impl TableProvider for SharedLogs {
         _limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let schema = self.table.schema();
-        let projection: Vec<usize> = match projection {
-            Some(columns) => columns.clone(),
-            None => (0..schema.fields().len()).collect(),
-        };
+        let projection = scanned_columns(projection, &schema);
         let projected = Arc::new(schema.project(&projection)?);
         let mut queues = Vec::new();
         let mut partitions: Vec<Arc<dyn PartitionStream>> = Vec::new();
