@@ -16,6 +16,6 @@ SELECT
     CAST(round(approx_percentile_cont(0.95) WITHIN GROUP (ORDER BY response_ms)) AS BIGINT) AS response_p95,
     CAST(round(approx_percentile_cont(0.99) WITHIN GROUP (ORDER BY response_ms)) AS BIGINT) AS response_p99
 FROM logs
-WHERE backend IS NOT NULL AND coalesce(request_time, accept_time) IS NOT NULL
+WHERE backend IS NOT NULL AND (request_time IS NOT NULL OR accept_time IS NOT NULL)
 GROUP BY 1, 2
 ORDER BY 1, 2

@@ -19,7 +19,7 @@ FROM (
         status,
         count(*) AS n
     FROM logs
-    WHERE status IS NOT NULL AND coalesce(request_time, accept_time) IS NOT NULL
+    WHERE status IS NOT NULL AND (request_time IS NOT NULL OR accept_time IS NOT NULL)
     GROUP BY 1, 2
 )
 GROUP BY 1

@@ -17,7 +17,7 @@ FROM (
         substr(termination_state, 1, 2) AS code,
         count(*) AS n
     FROM logs
-    WHERE termination_state IS NOT NULL AND coalesce(request_time, accept_time) IS NOT NULL
+    WHERE termination_state IS NOT NULL AND (request_time IS NOT NULL OR accept_time IS NOT NULL)
     GROUP BY 1, termination_state
 )
 GROUP BY 1, 2
