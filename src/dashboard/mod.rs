@@ -101,10 +101,11 @@ const SPAN_SQL: &str = "SELECT count(*) AS rows, \
     max(coalesce(request_time, accept_time)) AS last_seen \
     FROM logs";
 
-/// Runs the page's reports over the session's `logs`. `raw_logs`: the inputs are log
-/// files, whose event and reject lines the scans count. Those are parsed once for all the
-/// reports ([`Sql::run_together`]), the bucket chosen from the ends of the files unless
-/// they are streams, which are scanned for their span first.
+/// Runs the page's reports over the session's `logs`, all at once ([`Sql::run_together`]).
+/// `raw_logs`: the inputs are log files, whose event and reject lines the scans count.
+/// Those are parsed once for all the reports, the bucket chosen from the ends of the
+/// files unless they are streams, which are scanned for their span first. Parquet is
+/// read by each report, after the span query that chooses the bucket.
 pub fn gather(
     session: &Sql,
     inputs: Vec<String>,
@@ -129,10 +130,8 @@ pub fn gather(
     } else {
         let span = rows_of(&session.run(SPAN_SQL)?)?;
         let bucket = bucket.unwrap_or_else(|| Bucket::for_span(span_ms(&span)));
-        let rows = reports
-            .iter()
-            .map(|report| rows_of(&session.run(&panel_sql(report, bucket))?))
-            .collect::<Result<Vec<_>, _>>()?;
+        let texts: Vec<String> = reports.iter().map(|r| panel_sql(r, bucket)).collect();
+        let rows = session.run_together(&texts)?.iter().map(rows_of).collect::<Result<Vec<_>, _>>()?;
         (span, bucket, rows)
     };
     let panels = reports
