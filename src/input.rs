@@ -300,6 +300,26 @@ impl Opened {
         matches!(self.source, Source::Mapped(_))
     }
 
+    /// The first and the last lines of a mapped input, about `size` bytes of each, cut
+    /// at newlines (one range twice for a small file); None for a stream. Only the pages
+    /// of those bytes are touched.
+    pub fn ends(&self, size: usize) -> Option<[ChunkBytes; 2]> {
+        let Source::Mapped(map) = &self.source else { return None };
+        let head = chunk_end(&map[..], 0, size)?;
+        let len = map.len();
+        let from = len.saturating_sub(size);
+        let tail = match from {
+            0 => 0,
+            _ if map[from - 1] == b'\n' => from,
+            _ => match memchr::memchr(b'\n', &map[from..]) {
+                Some(p) if from + p + 1 < len => from + p + 1,
+                // The last line alone is longer than `size`.
+                _ => memchr::memrchr(b'\n', &map[..len - 1]).map_or(0, |p| p + 1),
+            },
+        };
+        Some([ChunkBytes::Mapped(map.clone(), 0..head), ChunkBytes::Mapped(map.clone(), tail..len)])
+    }
+
     /// The input's chunks, in order, of about `chunk_size` bytes each.
     pub fn chunks(self, chunk_size: usize) -> Chunks {
         let chunk_size = chunk_size.max(1);
@@ -624,5 +644,39 @@ mod tests {
                 assert_eq!(chunks, expected, "size {size}, dribble {dribble}");
             }
         }
+    }
+
+    #[test]
+    fn the_ends_of_a_mapped_file_are_whole_lines_at_each_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.log");
+        let mut text = Vec::new();
+        for i in 0..1000 {
+            text.extend_from_slice(format!("line {i} {}\n", "x".repeat(i % 37)).as_bytes());
+        }
+        let cases: [(&[u8], usize); 6] = [
+            (&text, 100),
+            (&text, 1 << 20),
+            (b"one line, no newline", 4),
+            (b"a\n", 1),
+            (b"a\nbb\n", 2),
+            (b"a\nbb\n", 3),
+        ];
+        for (bytes, size) in cases {
+            std::fs::write(&path, bytes).unwrap();
+            let opened = Opened::open(&InputPath::File(path.clone())).unwrap();
+            let [head, tail] = opened.ends(size).expect("a plain file is mapped");
+            let (head, tail) = (head.bytes(), tail.bytes());
+            let label = format!("{} bytes, size {size}", bytes.len());
+            assert_eq!(head, split(bytes, size)[0], "{label}");
+            assert!(bytes.ends_with(tail) && !tail.is_empty(), "{label}");
+            let before = bytes.len() - tail.len();
+            assert!(before == 0 || bytes[before - 1] == b'\n', "the tail starts a line: {label}");
+            let last_line =
+                bytes[..bytes.len() - 1].iter().rposition(|&b| b == b'\n').map_or(bytes.len(), |p| bytes.len() - p - 1);
+            assert!(tail.len() <= size.max(last_line) + 64, "{label}");
+        }
+        std::fs::write(&path, b"").unwrap();
+        assert!(Opened::open(&InputPath::File(path)).unwrap().ends(8).is_none(), "an empty file is not mapped");
     }
 }

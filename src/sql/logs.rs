@@ -197,14 +197,8 @@ impl LogTable {
         let mut bounds: Option<(i64, i64)> = None;
         for (index, input) in self.shared.inputs.iter().enumerate() {
             let opened = Opened::open(input).ok()?;
-            if !opened.is_mapped() {
-                return None;
-            }
             let reference_ms = opened.modified_ms;
-            let mut chunks = opened.chunks(BOUNDS_BYTES).filter_map(std::result::Result::ok);
-            let first = chunks.next();
-            let last = chunks.last();
-            for bytes in first.into_iter().chain(last) {
+            for bytes in opened.ends(BOUNDS_BYTES)? {
                 let source = self.shared.names[index];
                 let job = ChunkJob { sequence: 0, source, input: index, first_line: 1, reference_ms, bytes };
                 let Ok(result) = parse_chunk(&job, &context) else { continue };
