@@ -261,8 +261,9 @@ pub(super) fn scanned_columns(projection: Option<&Vec<usize>>, schema: &SchemaRe
     }
 }
 
-/// What `LogTable::time_bounds` parses at each end of a file: some thousand lines,
-/// where a whole chunk was a few percent of a dashboard's time over a 1 GiB log.
+/// What `LogTable::time_bounds` parses at each end of a file: about a thousand lines,
+/// enough for the first and last times of a log written in order, and quick next to the
+/// scan that follows.
 const BOUNDS_BYTES: usize = 256 << 10;
 
 /// A typical HAProxy HTTP line with a syslog header, in bytes.
