@@ -13,11 +13,6 @@ PAIRS="${PAIRS:-5}"
 
 REPORTS="requests_over_time terminations_over_time latency_over_time termination_codes servers client_aborts"
 
-# Seconds of one run.
-seconds() {
-    { /usr/bin/time -f '%e' "$@" >/dev/null || echo "failed: $*" >&2; } 2>&1 | tail -1
-}
-
 median() {
     sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
@@ -37,16 +32,15 @@ for profile in $PROFILES; do
                 slowest=$report_seconds slowest_name=$report
             fi
         done
-        pages=() reports=() ratios=()
+        pages=() rss=() reports=() ratios=()
         for _ in $(seq "$PAIRS"); do
-            page=$(seconds "$HALAKE" report --html "$page_html" "$input")
-            report=$(seconds "$HALAKE" report "$slowest_name" "$input" --format csv)
-            [[ "$page $report" =~ ^[0-9.]+\ [0-9.]+$ ]] || { echo "a run failed: $page $report" >&2; exit 1; }
-            pages+=("$page") reports+=("$report") ratios+=("$(awk "BEGIN { print $page / $report }")")
+            read -r page page_rss < <(RUNS=1 measure "$HALAKE" report --html "$page_html" "$input")
+            read -r report _ < <(RUNS=1 measure "$HALAKE" report "$slowest_name" "$input" --format csv)
+            pages+=("$page") rss+=("$page_rss") reports+=("$report")
+            ratios+=("$(awk "BEGIN { print $page / $report }")")
         done
-        read -r _ rss < <(RUNS=1 measure "$HALAKE" report --html "$page_html" "$input")
-        printf '  %-8s dashboard %6.2f s (%4d MiB, %s KB)  slowest report %-22s %6.2f s  ratio %.2f\n' \
-            "$kind" "$(printf '%s\n' "${pages[@]}" | median)" "$rss" "$(( $(stat -c %s "$page_html") / 1024 ))" \
+        printf '  %-8s dashboard %6.2f s (%4.0f MiB, %s KB)  slowest report %-22s %6.2f s  ratio %.2f\n' \
+            "$kind" "$(printf '%s\n' "${pages[@]}" | median)" "$(printf '%s\n' "${rss[@]}" | median)" "$(( $(stat -c %s "$page_html") / 1024 ))" \
             "$slowest_name" "$(printf '%s\n' "${reports[@]}" | median)" "$(printf '%s\n' "${ratios[@]}" | median)"
     done
 done
